@@ -1,0 +1,110 @@
+//! Fetching and parsing, per ecosystem.
+
+use crate::http::{HttpClient, Response};
+use crate::npm::{self, Packument};
+use crate::pypi::{self, DistFile, JsonProject, Provenance, SimpleProject};
+use crate::{Error, NpmConfig, PipConfig, RedactedUrl};
+
+/// The npm registry (or registries, with scopes) npm is configured for.
+#[derive(Clone)]
+pub struct NpmClient {
+    pub http: HttpClient,
+    pub config: NpmConfig,
+}
+
+impl NpmClient {
+    pub fn new(http: HttpClient, config: NpmConfig) -> Self {
+        Self { http, config }
+    }
+
+    /// The document URL of `name` on the registry configured for it.
+    pub fn document_url(&self, name: &str) -> Result<RedactedUrl, Error> {
+        let registry = self.config.registry_for(name);
+        registry
+            .join(&npm::document_path(name))
+            .map_err(|e| Error::Malformed {
+                package: format!("npm:{name}"),
+                url: registry.clone(),
+                what: "package name",
+                message: e.to_string(),
+            })
+    }
+
+    pub async fn packument(&self, name: &str) -> Result<Packument, Error> {
+        let url = self.document_url(name)?;
+        let response = self.get(name, &url, npm::FULL_DOCUMENT).await?;
+        Packument::from_slice(name, &url, &response.body)
+    }
+
+    /// GETs `url` with the credentials npm would send to it.
+    pub async fn get(&self, name: &str, url: &RedactedUrl, accept: &str) -> Result<Response, Error> {
+        let auth = self.config.credentials_for(url.expose());
+        self.http
+            .get(&format!("npm:{name}"), url, accept, auth.as_ref())
+            .await
+    }
+}
+
+/// The Python indexes pip is configured for.
+#[derive(Clone)]
+pub struct PypiClient {
+    pub http: HttpClient,
+    pub config: PipConfig,
+}
+
+impl PypiClient {
+    pub fn new(http: HttpClient, config: PipConfig) -> Self {
+        Self { http, config }
+    }
+
+    /// The project page on `index`.
+    pub async fn project(&self, index: &RedactedUrl, name: &str) -> Result<SimpleProject, Error> {
+        let normalized = pypi::normalize_name(name);
+        let url = index
+            .join(&format!("{normalized}/"))
+            .map_err(|e| Error::Malformed {
+                package: format!("pypi:{name}"),
+                url: index.clone(),
+                what: "project name",
+                message: e.to_string(),
+            })?;
+        let response = self
+            .http
+            .get(&format!("pypi:{name}"), &url, pypi::SIMPLE_ACCEPT, None)
+            .await?;
+        SimpleProject::from_response(name, &url, response.content_type.as_deref(), &response.body)
+    }
+
+    /// PyPI's JSON API document, or `None` where the index has none.
+    pub async fn json_api(&self, index: &RedactedUrl, name: &str) -> Result<Option<JsonProject>, Error> {
+        let Some(url) = pypi::json_api_url(index, name) else {
+            return Ok(None);
+        };
+        match self
+            .http
+            .get(&format!("pypi:{name}"), &url, "application/json", None)
+            .await
+        {
+            Ok(r) => JsonProject::from_slice(name, &url, &r.body).map(Some),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The provenance object of `file`, or `None` when the index lists none
+    /// for it or no longer serves it.
+    pub async fn provenance(&self, name: &str, file: &DistFile) -> Result<Option<Provenance>, Error> {
+        let Some(url) = &file.provenance else {
+            return Ok(None);
+        };
+        match self
+            .http
+            .get(&format!("pypi:{name}"), url, "application/vnd.pypi.integrity.v1+json, application/json;q=0.9", None)
+            .await
+        {
+            Ok(r) => Provenance::from_slice(name, url, &r.body).map(Some),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

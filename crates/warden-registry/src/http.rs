@@ -1,0 +1,446 @@
+//! The HTTP layer every registry request goes through.
+//!
+//! It bounds concurrency, retries transient failures (connection errors,
+//! timeouts, cut-short bodies, 429 and 5xx) with exponential backoff, caps
+//! response size, and keeps an on-disk cache revalidated with `ETag` and
+//! `Last-Modified`. Offline, the network is simply not used: answers come
+//! from the cache or the request fails naming what is missing.
+//!
+//! TLS uses the platform's certificate store, which honours `SSL_CERT_FILE`
+//! and `SSL_CERT_DIR`; proxies come from the usual environment variables.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::{Credentials, Error, RedactedUrl};
+
+/// How the HTTP layer behaves.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Per-request timeout (connect, headers and body).
+    pub timeout: Duration,
+    /// Further attempts after a transient failure.
+    pub retries: u32,
+    /// The first retry waits this long; each later one twice as long.
+    pub backoff: Duration,
+    pub max_concurrency: usize,
+    /// Largest body accepted, decompressed.
+    pub max_body: u64,
+    /// Serve only from the cache.
+    pub offline: bool,
+    /// `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            backoff: Duration::from_millis(250),
+            max_concurrency: 16,
+            max_body: 512 * 1024 * 1024,
+            offline: false,
+            cache_dir: default_cache_dir(),
+        }
+    }
+}
+
+/// `WARDEN_CACHE_DIR`, else the platform cache directory.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("WARDEN_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|d| d.join("warden")))
+}
+
+/// Where a response came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    Network,
+    /// The cached copy, confirmed current by a 304.
+    Revalidated,
+    /// The cached copy, without asking (offline).
+    Cache,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub body: Vec<u8>,
+    pub origin: Origin,
+    pub content_type: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+/// Counts of what the client did, for reports and benchmarks.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub not_modified: AtomicU64,
+    pub bytes: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    options: HttpOptions,
+    permits: Arc<Semaphore>,
+    pub stats: Arc<Stats>,
+}
+
+/// The format of cache entries; bump when it changes.
+const CACHE_VERSION: &str = "http-v1";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CacheMeta {
+    url: String,
+    accept: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    content_type: Option<String>,
+    body_sha256: String,
+}
+
+enum Attempt {
+    Done(Response),
+    /// Worth trying again.
+    Transient(Error),
+    Fatal(Error),
+}
+
+impl HttpClient {
+    pub fn new(options: HttpOptions) -> Result<Self, Error> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .build()
+            .map_err(|e| Error::Client(error_chain(&e)))?;
+        Ok(Self {
+            client,
+            permits: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            options,
+            stats: Arc::new(Stats::default()),
+        })
+    }
+
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
+    }
+
+    /// GETs `url`, from the cache when it is still current.
+    ///
+    /// `package` names what the request is for, in errors. Credentials
+    /// embedded in `url` are sent as Basic auth unless `auth` is given.
+    pub async fn get(
+        &self,
+        package: &str,
+        url: &RedactedUrl,
+        accept: &str,
+        auth: Option<&Credentials>,
+    ) -> Result<Response, Error> {
+        let key = cache_key(url, accept);
+        let cached = self.read_cache(&key);
+        if self.options.offline {
+            return match cached {
+                Some((meta, body)) => Ok(Response {
+                    body,
+                    origin: Origin::Cache,
+                    content_type: meta.content_type,
+                    etag: None,
+                    last_modified: None,
+                }),
+                None => Err(Error::NotCached {
+                    package: package.to_owned(),
+                    url: url.clone(),
+                }),
+            };
+        }
+
+        let _permit = self.permits.acquire().await.map_err(|e| Error::Client(e.to_string()))?;
+        let mut attempt = 0;
+        loop {
+            match self.attempt(package, url, accept, auth, cached.as_ref()).await {
+                Attempt::Done(response) => {
+                    if response.origin == Origin::Network {
+                        self.write_cache(&key, url, accept, &response)?;
+                    }
+                    return Ok(response);
+                }
+                Attempt::Fatal(e) => return Err(e),
+                Attempt::Transient(e) if attempt >= self.options.retries => return Err(e),
+                Attempt::Transient(e) => {
+                    let wait = self.options.backoff * 2u32.saturating_pow(attempt);
+                    tracing::debug!("retrying `{url}` in {wait:?} after: {e}");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        package: &str,
+        url: &RedactedUrl,
+        accept: &str,
+        auth: Option<&Credentials>,
+        cached: Option<&(CacheMeta, Vec<u8>)>,
+    ) -> Attempt {
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(accept) {
+            headers.insert(header::ACCEPT, v);
+        }
+        if let Some((meta, _)) = cached {
+            if let Some(v) = meta.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                headers.insert(header::IF_NONE_MATCH, v);
+            }
+            if let Some(v) = meta
+                .last_modified
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
+                headers.insert(header::IF_MODIFIED_SINCE, v);
+            }
+        }
+        let mut request = self
+            .client
+            .get(url.without_credentials())
+            .headers(headers);
+        let embedded = url.credentials().map(|(user, password)| Credentials::Basic { user, password });
+        match auth.or(embedded.as_ref()) {
+            Some(Credentials::Bearer(token)) => request = request.bearer_auth(token),
+            Some(Credentials::Basic { user, password }) => {
+                request = request.basic_auth(user, password.as_ref())
+            }
+            Some(Credentials::BasicEncoded(encoded)) => {
+                if let Ok(mut v) = HeaderValue::from_str(&format!("Basic {encoded}")) {
+                    v.set_sensitive(true);
+                    request = request.header(header::AUTHORIZATION, v);
+                }
+            }
+            None => {}
+        }
+
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("GET `{url}` ({accept})");
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Transient(self.transport_error(package, url, &e)),
+        };
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            if let Some((meta, body)) = cached {
+                self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+                return Attempt::Done(Response {
+                    body: body.clone(),
+                    origin: Origin::Revalidated,
+                    content_type: meta.content_type.clone(),
+                    etag: None,
+                    last_modified: None,
+                });
+            }
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Attempt::Fatal(Error::NotFound {
+                package: package.to_owned(),
+                url: url.clone(),
+            });
+        }
+        if !status.is_success() {
+            let err = Error::Status {
+                package: package.to_owned(),
+                url: url.clone(),
+                status: status.as_u16(),
+            };
+            let transient = status.is_server_error()
+                || status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::REQUEST_TIMEOUT;
+            return if transient {
+                Attempt::Transient(err)
+            } else {
+                Attempt::Fatal(err)
+            };
+        }
+        let etag = header_string(response.headers(), header::ETAG);
+        let last_modified = header_string(response.headers(), header::LAST_MODIFIED);
+        let content_type = header_string(response.headers(), header::CONTENT_TYPE);
+        match self.read_body(package, url, response).await {
+            Ok(body) => {
+                self.stats.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                Attempt::Done(Response {
+                    body,
+                    origin: Origin::Network,
+                    content_type,
+                    etag,
+                    last_modified,
+                })
+            }
+            Err(e @ Error::TooLarge { .. }) => Attempt::Fatal(e),
+            Err(e) => Attempt::Transient(e),
+        }
+    }
+
+    async fn read_body(
+        &self,
+        package: &str,
+        url: &RedactedUrl,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, Error> {
+        let limit = self.options.max_body;
+        let too_large = || Error::TooLarge {
+            package: package.to_owned(),
+            url: url.clone(),
+            limit,
+        };
+        let expected = response.content_length();
+        if expected.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(expected.unwrap_or(0).min(limit) as usize);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() as u64 + chunk.len() as u64 > limit {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => {
+                    return Err(Error::Timeout {
+                        package: package.to_owned(),
+                        url: url.clone(),
+                        seconds: self.options.timeout.as_secs().max(1),
+                    });
+                }
+                Err(e) => {
+                    return Err(Error::Truncated {
+                        package: package.to_owned(),
+                        url: url.clone(),
+                        message: error_chain(&e),
+                    });
+                }
+            }
+        }
+    }
+
+    fn transport_error(&self, package: &str, url: &RedactedUrl, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            Error::Timeout {
+                package: package.to_owned(),
+                url: url.clone(),
+                seconds: self.options.timeout.as_secs().max(1),
+            }
+        } else {
+            Error::Network {
+                package: package.to_owned(),
+                url: url.clone(),
+                message: error_chain(e),
+            }
+        }
+    }
+
+    fn entry_paths(&self, key: &str) -> Option<(PathBuf, PathBuf)> {
+        let dir = self.options.cache_dir.as_ref()?.join(CACHE_VERSION).join(&key[..2]);
+        Some((dir.join(format!("{key}.json")), dir.join(format!("{key}.body"))))
+    }
+
+    fn read_cache(&self, key: &str) -> Option<(CacheMeta, Vec<u8>)> {
+        let (meta_path, body_path) = self.entry_paths(key)?;
+        let meta: CacheMeta = serde_json::from_slice(&std::fs::read(meta_path).ok()?).ok()?;
+        let body = std::fs::read(body_path).ok()?;
+        // A body that does not match its metadata (an interrupted writer, a
+        // damaged disk) is a miss, never served.
+        (hex(&Sha256::digest(&body)) == meta.body_sha256).then_some((meta, body))
+    }
+
+    fn write_cache(
+        &self,
+        key: &str,
+        url: &RedactedUrl,
+        accept: &str,
+        response: &Response,
+    ) -> Result<(), Error> {
+        let Some((meta_path, body_path)) = self.entry_paths(key) else {
+            return Ok(());
+        };
+        let meta = CacheMeta {
+            url: url.without_credentials().to_string(),
+            accept: accept.to_owned(),
+            etag: response.etag.clone(),
+            last_modified: response.last_modified.clone(),
+            content_type: response.content_type.clone(),
+            body_sha256: hex(&Sha256::digest(&response.body)),
+        };
+        let meta_bytes = serde_json::to_vec(&meta).map_err(|e| Error::Cache {
+            path: meta_path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        write_atomic(&body_path, &response.body)?;
+        write_atomic(&meta_path, &meta_bytes)
+    }
+}
+
+fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
+fn cache_key(url: &RedactedUrl, accept: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(url.without_credentials().as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(accept.as_bytes());
+    hex(&hasher.finalize())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Writes through a temporary file in the same directory and renames it into
+/// place, so a reader never sees half a file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let cache_err = |source| Error::Cache {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(cache_err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(cache_err)?;
+    tmp.write_all(bytes).map_err(cache_err)?;
+    tmp.persist(path).map_err(|e| cache_err(e.error))?;
+    Ok(())
+}
+
+/// An error and its causes on one line: reqwest's own message alone rarely
+/// says what went wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
