@@ -1,0 +1,473 @@
+//! The loopback registry: an npm registry under `/npm/` and a Python index
+//! (Simple API under `/simple/`, JSON API under `/pypi/`, files under
+//! `/files/`, PEP 740 provenance under `/integrity/`) on one port.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::build::{self, Files};
+use crate::scenario::{NpmPackage, PypiPackage, Scenario, SourceRef, collect_files};
+use crate::server::{Fault, Logged, Server, Variant};
+
+/// What was built for one npm version, for tests to compare against.
+#[derive(Debug, Clone)]
+pub struct BuiltNpm {
+    pub tarball: Arc<Vec<u8>>,
+    pub integrity: String,
+    pub tarball_url: String,
+}
+
+/// What was built for one Python file.
+#[derive(Debug, Clone)]
+pub struct BuiltFile {
+    pub filename: String,
+    pub bytes: Arc<Vec<u8>>,
+    pub sha256: String,
+}
+
+pub struct TestRegistry {
+    server: Server,
+    now: Timestamp,
+    pub npm_built: BTreeMap<(String, String), BuiltNpm>,
+    pub pypi_built: BTreeMap<String, Vec<BuiltFile>>,
+    pypi_projects: Vec<String>,
+}
+
+const SIMPLE_JSON: &str = "application/vnd.pypi.simple.v1+json";
+
+impl TestRegistry {
+    /// An empty registry on a random loopback port.
+    pub fn start() -> Self {
+        Self {
+            server: Server::start().expect("binding 127.0.0.1"),
+            now: Timestamp::now(),
+            npm_built: BTreeMap::new(),
+            pypi_built: BTreeMap::new(),
+            pypi_projects: Vec::new(),
+        }
+    }
+
+    /// A registry serving the named scenarios from `testdata/scenarios/`.
+    pub fn with_scenarios(names: &[&str]) -> Self {
+        let mut registry = Self::start();
+        for name in names {
+            registry.load(&Scenario::load(name));
+        }
+        registry
+    }
+
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The npm registry URL (`--registry`).
+    pub fn npm_url(&self) -> String {
+        format!("{}/npm/", self.base_url())
+    }
+
+    /// The Simple API URL (`--index-url`).
+    pub fn simple_url(&self) -> String {
+        format!("{}/simple/", self.base_url())
+    }
+
+    pub fn fault(&self, path_prefix: &str, fault: Fault, times: Option<u32>) {
+        self.server.fault(path_prefix, fault, times);
+    }
+
+    pub fn clear_faults(&self) {
+        self.server.clear_faults();
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.server.log()
+    }
+
+    /// Requests whose path starts with `prefix`.
+    pub fn requests_to(&self, prefix: &str) -> Vec<Logged> {
+        self.log().into_iter().filter(|l| l.path.starts_with(prefix)).collect()
+    }
+
+    pub fn bytes_served(&self) -> u64 {
+        self.server.bytes_served()
+    }
+
+    /// Serves `body` at `path` as-is (for hand-made documents).
+    pub fn serve_raw(&self, path: &str, content_type: &str, body: Vec<u8>) {
+        self.server.route(
+            path,
+            vec![Variant {
+                accept: None,
+                content_type: content_type.to_owned(),
+                body: Arc::new(body),
+            }],
+        );
+    }
+
+    pub fn load(&mut self, scenario: &Scenario) {
+        for package in &scenario.npm {
+            self.add_npm(package);
+        }
+        for package in &scenario.pypi {
+            self.add_pypi(package);
+        }
+        self.serve_simple_root();
+    }
+
+    fn published(&self, age_hours: f64) -> Timestamp {
+        let age = SignedDuration::from_secs_f64(age_hours * 3600.0);
+        self.now.checked_sub(age).unwrap_or(self.now)
+    }
+
+    fn add_npm(&mut self, package: &NpmPackage) {
+        let base = self.base_url();
+        let name = &package.name;
+        let short = name.rsplit('/').next().unwrap_or(name);
+        let strip = |field: &str| package.strip.iter().any(|s| s == field);
+        let mut versions = serde_json::Map::new();
+        let mut time = serde_json::Map::new();
+        let mut last_maintainers = Vec::new();
+        for v in &package.versions {
+            let mut manifest = serde_json::Map::new();
+            manifest.insert("name".into(), json!(name));
+            manifest.insert("version".into(), json!(v.version));
+            if !v.scripts.is_empty() {
+                manifest.insert("scripts".into(), json!(v.scripts));
+            }
+            if !v.dependencies.is_empty() {
+                manifest.insert("dependencies".into(), json!(v.dependencies));
+            }
+            if !v.optional_dependencies.is_empty() {
+                manifest.insert("optionalDependencies".into(), json!(v.optional_dependencies));
+            }
+            if let Some(bin) = &v.bin {
+                manifest.insert("bin".into(), serde_json::to_value(bin).unwrap_or(Value::Null));
+            }
+            if let Some(gyp) = v.gypfile {
+                manifest.insert("gypfile".into(), json!(gyp));
+            }
+            let mut files: Files = collect_files(v.source.as_deref(), &v.files);
+            let package_json = serde_json::to_vec_pretty(&Value::Object(manifest.clone()))
+                .expect("serialising a map");
+            files.insert("package.json".into(), package_json);
+            let tarball = build::tar_gz("package", &files);
+            let digests = build::npm_digests(&tarball);
+            let tarball_path = format!("/npm/{name}/-/{short}-{}.tgz", v.version);
+            let tarball_url = if package.relative_tarballs {
+                format!("{short}/-/{short}-{}.tgz", v.version)
+            } else {
+                format!("{base}{tarball_path}")
+            };
+
+            if let Some(deprecated) = &v.deprecated {
+                manifest.insert("deprecated".into(), json!(deprecated));
+            }
+            let install = v
+                .scripts
+                .keys()
+                .any(|k| matches!(k.as_str(), "preinstall" | "install" | "postinstall"));
+            if install || v.gypfile == Some(true) {
+                manifest.insert("hasInstallScript".into(), json!(true));
+            }
+            let maintainers: Vec<String> = v
+                .maintainers
+                .clone()
+                .or_else(|| v.publisher.clone().map(|p| vec![p]))
+                .unwrap_or_default();
+            if !strip("maintainers") {
+                manifest.insert("maintainers".into(), people(&maintainers));
+            }
+            last_maintainers = maintainers;
+            if !strip("_npmUser") {
+                if let Some(tp) = &v.trusted_publisher {
+                    manifest.insert(
+                        "_npmUser".into(),
+                        json!({"name": "GitHub Actions", "email": "npm-oidc-no-reply@example.org",
+                               "trustedPublisher": {"id": tp, "oidcConfigId": format!("oidc:{short}")}}),
+                    );
+                } else if let Some(p) = &v.publisher {
+                    manifest.insert("_npmUser".into(), json!({"name": p, "email": format!("{p}@example.org")}));
+                }
+            }
+            let mut dist = json!({
+                "tarball": tarball_url,
+                "integrity": digests.integrity,
+                "shasum": digests.shasum,
+                "fileCount": files.len(),
+                "unpackedSize": files.values().map(Vec::len).sum::<usize>(),
+            });
+            if let Some(source) = &v.provenance {
+                let att_path = format!("/npm/-/npm/v1/attestations/{name}@{}", v.version);
+                if !strip("dist.attestations") {
+                    dist["attestations"] = json!({
+                        "url": format!("{base}{att_path}"),
+                        "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}
+                    });
+                }
+                let statement = npm_provenance_statement(name, &v.version, source, &tarball);
+                self.serve_json(&att_path, &statement);
+            }
+            manifest.insert("dist".into(), dist);
+            manifest.insert("_id".into(), json!(format!("{name}@{}", v.version)));
+            versions.insert(v.version.clone(), Value::Object(manifest));
+            time.insert(v.version.clone(), json!(self.published(v.age_hours).to_string()));
+
+            self.server.route(
+                &tarball_path,
+                vec![Variant {
+                    accept: None,
+                    content_type: "application/octet-stream".into(),
+                    body: Arc::new(tarball.clone()),
+                }],
+            );
+            self.npm_built.insert(
+                (name.clone(), v.version.clone()),
+                BuiltNpm {
+                    tarball: Arc::new(tarball),
+                    integrity: digests.integrity,
+                    tarball_url: format!("{base}{tarball_path}"),
+                },
+            );
+        }
+        let mut times: Vec<&str> = time.values().filter_map(Value::as_str).collect();
+        times.sort();
+        if let (Some(first), Some(last)) = (times.first(), times.last()) {
+            let (first, last) = (first.to_string(), last.to_string());
+            if !strip("created") {
+                time.insert("created".into(), json!(first));
+            }
+            time.insert("modified".into(), json!(last));
+        }
+        let latest = package
+            .latest
+            .clone()
+            .or_else(|| package.versions.iter().rev().map(|v| v.version.clone()).find(|v| !v.contains('-')))
+            .or_else(|| package.versions.last().map(|v| v.version.clone()));
+        let mut doc = json!({
+            "_id": name,
+            "name": name,
+            "dist-tags": {"latest": latest},
+            "versions": versions,
+            "maintainers": people(package.maintainers.as_ref().unwrap_or(&last_maintainers)),
+            "readme": "",
+        });
+        if !strip("time") {
+            doc["time"] = Value::Object(time);
+        }
+        self.serve_json(&format!("/npm/{name}"), &doc);
+    }
+
+    fn add_pypi(&mut self, package: &PypiPackage) {
+        let base = self.base_url();
+        let norm = normalize(&package.name);
+        let mut json_files = Vec::new();
+        let mut html = format!("<!DOCTYPE html>\n<html><head><title>Links for {norm}</title></head><body>\n");
+        let mut releases = serde_json::Map::new();
+        for v in &package.versions {
+            let files = collect_files(v.source.as_deref(), &v.files);
+            let summary = v.summary.clone().unwrap_or_else(|| format!("{} test package", package.name));
+            let metadata = build::core_metadata(&package.name, &v.version, &v.requires_dist, &summary);
+            let mut built = Vec::new();
+            for kind in &v.dists {
+                let (filename, bytes, metadata_file) = match kind.as_str() {
+                    "wheel" => {
+                        let wheel_files: Files = files
+                            .iter()
+                            .filter(|(p, _)| !matches!(p.as_str(), "setup.py" | "setup.cfg" | "pyproject.toml"))
+                            .map(|(p, c)| (p.clone(), c.clone()))
+                            .collect();
+                        let (f, b) = build::wheel(&package.name, &v.version, &metadata, v.entry_points.as_deref(), &wheel_files);
+                        (f, b, Some(metadata.clone()))
+                    }
+                    "sdist" => {
+                        let (f, b) = build::sdist(&package.name, &v.version, &metadata, &files);
+                        (f, b, None)
+                    }
+                    other => panic!("unknown dist kind `{other}` for {}", package.name),
+                };
+                built.push((filename, bytes, metadata_file));
+            }
+            let mut release_files = Vec::new();
+            for (filename, bytes, metadata_file) in built {
+                let sha256 = build::sha256_hex(&bytes);
+                let upload_time = self.published(v.age_hours).to_string();
+                let provenance_path = format!("/integrity/{norm}/{}/{filename}/provenance", v.version);
+                let mut file = json!({
+                    "filename": filename,
+                    "url": format!("../../files/{filename}"),
+                    "hashes": {"sha256": sha256},
+                    "size": bytes.len(),
+                    "upload-time": upload_time,
+                    "yanked": v.yanked.clone().map_or(json!(false), |r| if r.is_empty() { json!(true) } else { json!(r) }),
+                    "provenance": Value::Null,
+                });
+                let mut attrs = String::new();
+                if let Some(rp) = &v.requires_python {
+                    file["requires-python"] = json!(rp);
+                    attrs.push_str(&format!(" data-requires-python=\"{}\"", html_escape(rp)));
+                }
+                if let Some(meta) = &metadata_file {
+                    let meta_sha = build::sha256_hex(meta.as_bytes());
+                    file["core-metadata"] = json!({"sha256": meta_sha});
+                    attrs.push_str(&format!(" data-dist-info-metadata=\"sha256={meta_sha}\" data-core-metadata=\"sha256={meta_sha}\""));
+                    self.serve_bytes(&format!("/files/{filename}.metadata"), "text/plain", meta.as_bytes().to_vec());
+                }
+                if let Some(y) = &v.yanked {
+                    attrs.push_str(&format!(" data-yanked=\"{}\"", html_escape(y)));
+                }
+                if let Some(source) = &v.provenance {
+                    file["provenance"] = json!(format!("{base}{provenance_path}"));
+                    attrs.push_str(&format!(" data-provenance=\"{base}{provenance_path}\""));
+                    self.serve_json(&provenance_path, &pypi_provenance(source));
+                }
+                html.push_str(&format!(
+                    "<a href=\"../../files/{filename}#sha256={sha256}\"{attrs}>{filename}</a><br/>\n"
+                ));
+                release_files.push(json!({
+                    "filename": filename,
+                    "url": format!("{base}/files/{filename}"),
+                    "digests": {"sha256": sha256},
+                    "packagetype": if filename.ends_with(".whl") { "bdist_wheel" } else { "sdist" },
+                    "upload_time_iso_8601": upload_time,
+                    "yanked": v.yanked.is_some(),
+                    "size": bytes.len(),
+                }));
+                json_files.push(file);
+                self.serve_bytes(&format!("/files/{filename}"), "application/octet-stream", bytes.clone());
+                self.pypi_built.entry(norm.clone()).or_default().push(BuiltFile {
+                    filename,
+                    sha256,
+                    bytes: Arc::new(bytes),
+                });
+            }
+            releases.insert(v.version.clone(), Value::Array(release_files));
+        }
+        html.push_str("</body></html>\n");
+        let mut simple = json!({
+            "meta": {"api-version": "1.1"},
+            "name": norm,
+            "versions": package.versions.iter().map(|v| v.version.clone()).collect::<Vec<_>>(),
+            "files": json_files,
+        });
+        if let Some(status) = &package.status {
+            simple["project-status"] = json!({"status": status});
+        }
+        self.server.route(
+            &format!("/simple/{norm}/"),
+            vec![
+                Variant {
+                    accept: Some(SIMPLE_JSON.into()),
+                    content_type: SIMPLE_JSON.into(),
+                    body: Arc::new(serde_json::to_vec(&simple).expect("serialising JSON")),
+                },
+                Variant {
+                    accept: None,
+                    content_type: "text/html".into(),
+                    body: Arc::new(html.into_bytes()),
+                },
+            ],
+        );
+        if package.json_api {
+            let last = package.versions.last();
+            let doc = json!({
+                "info": {
+                    "name": package.name,
+                    "version": last.map(|v| v.version.clone()),
+                    "summary": last.and_then(|v| v.summary.clone()),
+                    "author": "Test Author",
+                    "requires_dist": last.map(|v| v.requires_dist.clone()),
+                },
+                "releases": releases,
+                "urls": [],
+                "vulnerabilities": [],
+            });
+            self.serve_json(&format!("/pypi/{norm}/json"), &doc);
+        }
+        if !self.pypi_projects.contains(&norm) {
+            self.pypi_projects.push(norm);
+        }
+    }
+
+    fn serve_simple_root(&self) {
+        let mut html = String::from("<!DOCTYPE html>\n<html><body>\n");
+        for p in &self.pypi_projects {
+            html.push_str(&format!("<a href=\"{p}/\">{p}</a><br/>\n"));
+        }
+        html.push_str("</body></html>\n");
+        self.serve_bytes("/simple/", "text/html", html.into_bytes());
+    }
+
+    fn serve_json(&self, path: &str, value: &Value) {
+        self.serve_bytes(path, "application/json", serde_json::to_vec(value).expect("serialising JSON"));
+    }
+
+    fn serve_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) {
+        self.serve_raw(path, content_type, body);
+    }
+}
+
+fn people(names: &[String]) -> Value {
+    Value::Array(
+        names
+            .iter()
+            .map(|n| json!({"name": n, "email": format!("{n}@example.org")}))
+            .collect(),
+    )
+}
+
+fn normalize(name: &str) -> String {
+    build::dist_name(name).replace('_', "-")
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// An npm attestations response: a SLSA v1 statement naming the source
+/// repository and workflow, in a DSSE envelope. Unsigned: the testkit
+/// models what the registry publishes, not Sigstore's trust root.
+fn npm_provenance_statement(name: &str, version: &str, source: &SourceRef, tarball: &[u8]) -> Value {
+    use sha2::Digest;
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": format!("pkg:npm/{name}@{version}"),
+                     "digest": {"sha512": build::hex(&sha2::Sha512::digest(tarball))}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {"buildDefinition": {
+            "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+            "externalParameters": {"workflow": {
+                "repository": source.repository,
+                "path": source.workflow,
+                "ref": source.r#ref.clone().unwrap_or_else(|| "refs/heads/main".into()),
+            }}
+        }}
+    });
+    let payload = base64::engine::general_purpose::STANDARD
+        .encode(serde_json::to_vec(&statement).expect("serialising JSON"));
+    json!({"attestations": [{
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "bundle": {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                   "dsseEnvelope": {"payload": payload, "payloadType": "application/vnd.in-toto+json", "signatures": []}}
+    }]})
+}
+
+/// A PEP 740 provenance object naming a Trusted Publisher.
+fn pypi_provenance(source: &SourceRef) -> Value {
+    json!({
+        "version": 1,
+        "attestation_bundles": [{
+            "publisher": {
+                "kind": source.kind.clone().unwrap_or_else(|| "GitHub".into()),
+                "repository": source.repository,
+                "workflow": source.workflow,
+                "environment": source.environment,
+            },
+            "attestations": [{"version": 1, "verification_material": {"certificate": "", "transparency_entries": []},
+                              "envelope": {"statement": "", "signature": ""}}]
+        }]
+    })
+}
+
