@@ -140,7 +140,7 @@ impl SimpleProject {
             #[serde(default, rename = "project-status", deserialize_with = "lenient::opt")]
             project_status: Option<Status>,
         }
-        let raw: Raw = crate::lenient::object(body).map_err(|message| Error::Malformed {
+        let raw: Raw = lenient::object(body).map_err(|message| Error::Malformed {
             package: format!("pypi:{project}"),
             url: url.clone(),
             what: "project page",
@@ -431,7 +431,7 @@ impl Provenance {
             #[serde(default, deserialize_with = "lenient::opt")]
             attestation_bundles: Option<Vec<Bundle>>,
         }
-        let raw: Raw = crate::lenient::object(body).map_err(|message| Error::Malformed {
+        let raw: Raw = lenient::object(body).map_err(|message| Error::Malformed {
             package: format!("pypi:{project}"),
             url: url.clone(),
             what: "provenance object",
@@ -509,7 +509,7 @@ pub struct Role {
 
 impl JsonProject {
     pub fn from_slice(project: &str, url: &RedactedUrl, body: &[u8]) -> Result<Self, Error> {
-        crate::lenient::object(body).map_err(|message| Error::Malformed {
+        lenient::object(body).map_err(|message| Error::Malformed {
             package: format!("pypi:{project}"),
             url: url.clone(),
             what: "JSON API document",
