@@ -37,7 +37,12 @@ impl NpmClient {
     }
 
     /// GETs `url` with the credentials npm would send to it.
-    pub async fn get(&self, name: &str, url: &RedactedUrl, accept: &str) -> Result<Response, Error> {
+    pub async fn get(
+        &self,
+        name: &str,
+        url: &RedactedUrl,
+        accept: &str,
+    ) -> Result<Response, Error> {
         let auth = self.config.credentials_for(url.expose());
         self.http
             .get(&format!("npm:{name}"), url, accept, auth.as_ref())
@@ -76,7 +81,11 @@ impl PypiClient {
     }
 
     /// PyPI's JSON API document, or `None` where the index has none.
-    pub async fn json_api(&self, index: &RedactedUrl, name: &str) -> Result<Option<JsonProject>, Error> {
+    pub async fn json_api(
+        &self,
+        index: &RedactedUrl,
+        name: &str,
+    ) -> Result<Option<JsonProject>, Error> {
         let Some(url) = pypi::json_api_url(index, name) else {
             return Ok(None);
         };
@@ -93,13 +102,22 @@ impl PypiClient {
 
     /// The provenance object of `file`, or `None` when the index lists none
     /// for it or no longer serves it.
-    pub async fn provenance(&self, name: &str, file: &DistFile) -> Result<Option<Provenance>, Error> {
+    pub async fn provenance(
+        &self,
+        name: &str,
+        file: &DistFile,
+    ) -> Result<Option<Provenance>, Error> {
         let Some(url) = &file.provenance else {
             return Ok(None);
         };
         match self
             .http
-            .get(&format!("pypi:{name}"), url, "application/vnd.pypi.integrity.v1+json, application/json;q=0.9", None)
+            .get(
+                &format!("pypi:{name}"),
+                url,
+                "application/vnd.pypi.integrity.v1+json, application/json;q=0.9",
+                None,
+            )
             .await
         {
             Ok(r) => Provenance::from_slice(name, url, &r.body).map(Some),

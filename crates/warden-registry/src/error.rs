@@ -85,12 +85,18 @@ impl Error {
             Self::Status { .. } => "the registry is failing; run again later or use another mirror",
             Self::NotFound { .. } => "check the package name and the registry it is looked up on",
             Self::NotCached { .. } => "run once without `--offline` to fill the cache",
-            Self::NoSuchVersion { .. } => "run `warden inspect` without a version to list the published ones",
-            Self::Malformed { .. } => "the registry or mirror served a broken document; report it to its operator",
+            Self::NoSuchVersion { .. } => {
+                "run `warden inspect` without a version to list the published ones"
+            }
+            Self::Malformed { .. } => {
+                "the registry or mirror served a broken document; report it to its operator"
+            }
             Self::ToolDefault { .. } => {
                 "set the registry explicitly (`--registry` / `npm_config_registry`, or `--index-url` / `PIP_INDEX_URL`)"
             }
-            Self::Cache { .. } => "set `WARDEN_CACHE_DIR` to a writable directory, or pass `--no-cache`",
+            Self::Cache { .. } => {
+                "set `WARDEN_CACHE_DIR` to a writable directory, or pass `--no-cache`"
+            }
             _ => return None,
         })
     }

@@ -167,10 +167,17 @@ impl HttpClient {
             };
         }
 
-        let _permit = self.permits.acquire().await.map_err(|e| Error::Client(e.to_string()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Client(e.to_string()))?;
         let mut attempt = 0;
         loop {
-            match self.attempt(package, url, accept, auth, cached.as_ref()).await {
+            match self
+                .attempt(package, url, accept, auth, cached.as_ref())
+                .await
+            {
                 Attempt::Done(response) => {
                     if response.origin == Origin::Network {
                         self.write_cache(&key, url, accept, &response)?;
@@ -203,7 +210,11 @@ impl HttpClient {
             headers.insert(header::ACCEPT, v);
         }
         if let Some((meta, _)) = cached {
-            if let Some(v) = meta.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            if let Some(v) = meta
+                .etag
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
                 headers.insert(header::IF_NONE_MATCH, v);
             }
             if let Some(v) = meta
@@ -214,11 +225,10 @@ impl HttpClient {
                 headers.insert(header::IF_MODIFIED_SINCE, v);
             }
         }
-        let mut request = self
-            .client
-            .get(url.without_credentials())
-            .headers(headers);
-        let embedded = url.credentials().map(|(user, password)| Credentials::Basic { user, password });
+        let mut request = self.client.get(url.without_credentials()).headers(headers);
+        let embedded = url
+            .credentials()
+            .map(|(user, password)| Credentials::Basic { user, password });
         match auth.or(embedded.as_ref()) {
             Some(Credentials::Bearer(token)) => request = request.bearer_auth(token),
             Some(Credentials::Basic { user, password }) => {
@@ -278,7 +288,9 @@ impl HttpClient {
         let content_type = header_string(response.headers(), header::CONTENT_TYPE);
         match self.read_body(package, url, response).await {
             Ok(body) => {
-                self.stats.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .bytes
+                    .fetch_add(body.len() as u64, Ordering::Relaxed);
                 Attempt::Done(Response {
                     body,
                     origin: Origin::Network,
@@ -353,8 +365,16 @@ impl HttpClient {
     }
 
     fn entry_paths(&self, key: &str) -> Option<(PathBuf, PathBuf)> {
-        let dir = self.options.cache_dir.as_ref()?.join(CACHE_VERSION).join(&key[..2]);
-        Some((dir.join(format!("{key}.json")), dir.join(format!("{key}.body"))))
+        let dir = self
+            .options
+            .cache_dir
+            .as_ref()?
+            .join(CACHE_VERSION)
+            .join(&key[..2]);
+        Some((
+            dir.join(format!("{key}.json")),
+            dir.join(format!("{key}.body")),
+        ))
     }
 
     fn read_cache(&self, key: &str) -> Option<(CacheMeta, Vec<u8>)> {
@@ -407,10 +427,12 @@ fn cache_key(url: &RedactedUrl, accept: &str) -> String {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Writes through a temporary file in the same directory and renames it into

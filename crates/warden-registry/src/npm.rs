@@ -103,7 +103,11 @@ pub struct Signature {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvenanceRef {
-    #[serde(default, rename = "predicateType", deserialize_with = "lenient::string")]
+    #[serde(
+        default,
+        rename = "predicateType",
+        deserialize_with = "lenient::string"
+    )]
     pub predicate_type: Option<String>,
 }
 
@@ -149,14 +153,31 @@ pub struct VersionManifest {
     pub scripts: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "lenient::string_map")]
     pub dependencies: BTreeMap<String, String>,
-    #[serde(default, rename = "optionalDependencies", deserialize_with = "lenient::string_map")]
+    #[serde(
+        default,
+        rename = "optionalDependencies",
+        deserialize_with = "lenient::string_map"
+    )]
     pub optional_dependencies: BTreeMap<String, String>,
-    #[serde(default, rename = "peerDependencies", deserialize_with = "lenient::string_map")]
+    #[serde(
+        default,
+        rename = "peerDependencies",
+        deserialize_with = "lenient::string_map"
+    )]
     pub peer_dependencies: BTreeMap<String, String>,
-    #[serde(default, rename = "devDependencies", deserialize_with = "lenient::string_map")]
+    #[serde(
+        default,
+        rename = "devDependencies",
+        deserialize_with = "lenient::string_map"
+    )]
     pub dev_dependencies: BTreeMap<String, String>,
     /// `bundleDependencies` or `bundledDependencies`: names, or `true` for all.
-    #[serde(default, rename = "bundleDependencies", alias = "bundledDependencies", deserialize_with = "lenient::opt")]
+    #[serde(
+        default,
+        rename = "bundleDependencies",
+        alias = "bundledDependencies",
+        deserialize_with = "lenient::opt"
+    )]
     pub bundle_dependencies: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "lenient::string_list")]
     pub os: Vec<String>,
@@ -174,10 +195,18 @@ pub struct VersionManifest {
     pub gypfile: Option<bool>,
     #[serde(default, rename = "gitHead", deserialize_with = "lenient::string")]
     pub git_head: Option<String>,
-    #[serde(default, rename = "_hasShrinkwrap", deserialize_with = "lenient::boolean")]
+    #[serde(
+        default,
+        rename = "_hasShrinkwrap",
+        deserialize_with = "lenient::boolean"
+    )]
     pub has_shrinkwrap: Option<bool>,
     /// Only in the abbreviated document and some mirrors.
-    #[serde(default, rename = "hasInstallScript", deserialize_with = "lenient::boolean")]
+    #[serde(
+        default,
+        rename = "hasInstallScript",
+        deserialize_with = "lenient::boolean"
+    )]
     pub has_install_script: Option<bool>,
     #[serde(default, rename = "_npmUser", deserialize_with = "lenient::opt")]
     pub npm_user: Option<Publisher>,
@@ -242,7 +271,10 @@ fn versions<'de, D: serde::Deserializer<'de>>(
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a map of versions")
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some((key, value)) = map.next_entry::<String, MaybeVersion>()? {
                 if let MaybeVersion::Manifest(m) = value {
@@ -254,7 +286,10 @@ fn versions<'de, D: serde::Deserializer<'de>>(
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
             Ok(BTreeMap::new())
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
             while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
             Ok(BTreeMap::new())
         }
@@ -262,7 +297,9 @@ fn versions<'de, D: serde::Deserializer<'de>>(
     d.deserialize_any(Visitor)
 }
 
-fn timestamps<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Timestamp>, D::Error> {
+fn timestamps<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Timestamp>, D::Error> {
     // `time` maps versions (and `created`, `modified`) to ISO-8601 strings;
     // unpublished packages add an object under `unpublished`. Anything that
     // is not a parsable time is absent, never guessed.
@@ -276,7 +313,11 @@ fn timestamps<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String,
 struct RawPackument {
     #[serde(default, deserialize_with = "lenient::string")]
     name: Option<String>,
-    #[serde(default, rename = "dist-tags", deserialize_with = "lenient::string_map")]
+    #[serde(
+        default,
+        rename = "dist-tags",
+        deserialize_with = "lenient::string_map"
+    )]
     dist_tags: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "versions")]
     versions: BTreeMap<String, VersionManifest>,
@@ -325,7 +366,9 @@ impl Packument {
         }
         let repository = raw.repository.and_then(|r| match r {
             serde_json::Value::String(s) => Some(s),
-            serde_json::Value::Object(o) => o.get("url").and_then(|u| u.as_str()).map(str::to_owned),
+            serde_json::Value::Object(o) => {
+                o.get("url").and_then(|u| u.as_str()).map(str::to_owned)
+            }
             _ => None,
         });
         Ok(Self {
@@ -373,7 +416,13 @@ impl Packument {
 
     /// The tarball URL of `version`, resolved against the document's URL.
     pub fn tarball_url(&self, version: &str) -> Option<RedactedUrl> {
-        let tarball = self.versions.get(version)?.dist.as_ref()?.tarball.as_deref()?;
+        let tarball = self
+            .versions
+            .get(version)?
+            .dist
+            .as_ref()?
+            .tarball
+            .as_deref()?;
         self.url.join(tarball).ok()
     }
 }
@@ -426,10 +475,16 @@ mod tests {
         assert!(p.resolve(Some("3.0.0")).is_err());
         assert_eq!(p.maintainers[1].name, "bob");
         assert_eq!(p.maintainers[1].email.as_deref(), Some("b@example.org"));
-        assert_eq!(p.repository.as_deref(), Some("git+https://example.org/demo.git"));
+        assert_eq!(
+            p.repository.as_deref(),
+            Some("git+https://example.org/demo.git")
+        );
         assert!(p.created.is_some());
         assert!(p.publish_times.contains_key("1.1.0"));
-        assert!(!p.publish_times.contains_key("2.0.0-rc.1"), "bad times are absent, not guessed");
+        assert!(
+            !p.publish_times.contains_key("2.0.0-rc.1"),
+            "bad times are absent, not guessed"
+        );
 
         let v1 = &p.versions["1.0.0"];
         assert_eq!(v1.install_scripts(), [("postinstall", "node i.js")]);
@@ -441,7 +496,10 @@ mod tests {
         let v11 = &p.versions["1.1.0"];
         assert_eq!(v11.install_scripts(), [("install", "node-gyp rebuild")]);
         assert!(v11.has_provenance());
-        assert_eq!(v11.trusted_publisher().unwrap().id.as_deref(), Some("github"));
+        assert_eq!(
+            v11.trusted_publisher().unwrap().id.as_deref(),
+            Some("github")
+        );
         assert_eq!(v11.os, ["linux"]);
         assert_eq!(
             p.tarball_url("1.1.0").unwrap().to_string(),
@@ -461,7 +519,10 @@ mod tests {
         assert!(p.publish_times.is_empty());
         assert!(p.versions["1.0.0"].npm_user.is_none());
         assert!(p.tarball_url("1.0.0").is_none());
-        assert!(p.resolve(None).is_err(), "no dist-tags: nothing is `latest`");
+        assert!(
+            p.resolve(None).is_err(),
+            "no dist-tags: nothing is `latest`"
+        );
     }
 
     #[test]

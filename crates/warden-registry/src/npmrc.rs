@@ -194,7 +194,10 @@ impl NpmConfig {
             dir = &trimmed[..trimmed.rfind('/').map_or(0, |i| i + 1)];
         }
         // Legacy unscoped `_authToken` / `_auth` apply to the default registry only.
-        if url.as_str().starts_with(self.registry.without_credentials().as_str()) {
+        if url
+            .as_str()
+            .starts_with(self.registry.without_credentials().as_str())
+        {
             if let Some(t) = self.value("_authToken") {
                 return Some(Credentials::Bearer(t.to_owned()));
             }
@@ -424,12 +427,16 @@ fn ask_npm_default_registry(npm_program: &str) -> Result<RedactedUrl, Error> {
         message,
     };
     let scratch = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
-    let empty = scratch.path().join("empty-npmrc");
-    std::fs::write(&empty, "").map_err(|e| fail(e.to_string()))?;
+    // npm refuses to load one file as both user and global config.
+    let user = scratch.path().join("user-npmrc");
+    let global = scratch.path().join("global-npmrc");
+    for file in [&user, &global] {
+        std::fs::write(file, "").map_err(|e| fail(e.to_string()))?;
+    }
     let mut cmd = Command::new(npm_program);
     cmd.args(["config", "get", "registry"])
-        .arg(format!("--userconfig={}", empty.display()))
-        .arg(format!("--globalconfig={}", empty.display()))
+        .arg(format!("--userconfig={}", user.display()))
+        .arg(format!("--globalconfig={}", global.display()))
         .current_dir(scratch.path());
     for (name, _) in std::env::vars_os() {
         if name
@@ -441,10 +448,20 @@ fn ask_npm_default_registry(npm_program: &str) -> Result<RedactedUrl, Error> {
     }
     let output = cmd.output().map_err(|e| fail(e.to_string()))?;
     if !output.status.success() {
-        return Err(fail(format!("it exited with {}", output.status)));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(fail(format!("it exited with {}: {last}", output.status)));
     }
     let text = String::from_utf8_lossy(&output.stdout);
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     RedactedUrl::parse(line).map_err(|e| fail(format!("it printed `{line}`: {e}")))
 }
 
@@ -483,9 +500,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         write(&root.join("proj/package.json"), "{}");
-        write(&root.join("proj/.npmrc"), "registry=http://project.example.org/\n");
-        write(&root.join("home/.npmrc"), "registry=http://user.example.org/\n");
-        write(&root.join("global/npmrc"), "registry=http://global.example.org/\n");
+        write(
+            &root.join("proj/.npmrc"),
+            "registry=http://project.example.org/\n",
+        );
+        write(
+            &root.join("home/.npmrc"),
+            "registry=http://user.example.org/\n",
+        );
+        write(
+            &root.join("global/npmrc"),
+            "registry=http://global.example.org/\n",
+        );
         let mut env = env_with(root, &[("npm_config_globalconfig", "")]);
         env.vars.insert(
             "npm_config_globalconfig".into(),
@@ -499,12 +525,21 @@ mod tests {
         assert_eq!(cfg.files.len(), 3);
 
         std::fs::remove_file(root.join("proj/.npmrc")).unwrap();
-        assert_eq!(discover(&env, &[]).registry().to_string(), "http://user.example.org/");
+        assert_eq!(
+            discover(&env, &[]).registry().to_string(),
+            "http://user.example.org/"
+        );
 
         std::fs::remove_file(root.join("home/.npmrc")).unwrap();
-        assert_eq!(discover(&env, &[]).registry().to_string(), "http://global.example.org/");
+        assert_eq!(
+            discover(&env, &[]).registry().to_string(),
+            "http://global.example.org/"
+        );
 
-        env.vars.insert("NPM_CONFIG_REGISTRY".into(), "http://env.example.org".into());
+        env.vars.insert(
+            "NPM_CONFIG_REGISTRY".into(),
+            "http://env.example.org".into(),
+        );
         let cfg = discover(&env, &[]);
         assert_eq!(cfg.registry().to_string(), "http://env.example.org/");
         assert_eq!(cfg.get("registry").unwrap().source, "the environment");
@@ -517,11 +552,20 @@ mod tests {
     fn userconfig_from_environment_replaces_home_npmrc() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(&root.join("home/.npmrc"), "registry=http://home.example.org/\n");
-        write(&root.join("other.npmrc"), "registry=http://other.example.org/\n");
+        write(
+            &root.join("home/.npmrc"),
+            "registry=http://home.example.org/\n",
+        );
+        write(
+            &root.join("other.npmrc"),
+            "registry=http://other.example.org/\n",
+        );
         let other = root.join("other.npmrc").display().to_string();
         let env = env_with(root, &[("npm_config_userconfig", &other)]);
-        assert_eq!(discover(&env, &[]).registry().to_string(), "http://other.example.org/");
+        assert_eq!(
+            discover(&env, &[]).registry().to_string(),
+            "http://other.example.org/"
+        );
     }
 
     #[test]
@@ -541,10 +585,17 @@ mod tests {
             cfg.registry_for("@corp/lib").to_string(),
             "http://private.example.org:8080/npm/"
         );
-        assert_eq!(cfg.registry_for("lib").to_string(), "http://public.example.org/");
-        assert_eq!(cfg.registry_for("@other/lib").to_string(), "http://public.example.org/");
+        assert_eq!(
+            cfg.registry_for("lib").to_string(),
+            "http://public.example.org/"
+        );
+        assert_eq!(
+            cfg.registry_for("@other/lib").to_string(),
+            "http://public.example.org/"
+        );
 
-        let tarball = Url::parse("http://private.example.org:8080/npm/@corp/lib/-/lib-1.0.0.tgz").unwrap();
+        let tarball =
+            Url::parse("http://private.example.org:8080/npm/@corp/lib/-/lib-1.0.0.tgz").unwrap();
         assert_eq!(
             cfg.credentials_for(&tarball),
             Some(Credentials::Bearer("tok-123456".into()))
@@ -565,11 +616,22 @@ mod tests {
     fn username_and_base64_password() {
         let dir = tempfile::tempdir().unwrap();
         let env = env_with(dir.path(), &[]);
-        let map = parse_npmrc("//h.example.org/:username=bob\n//h.example.org/:_password=c2VjcmV0\n", &env);
+        let map = parse_npmrc(
+            "//h.example.org/:username=bob\n//h.example.org/:_password=c2VjcmV0\n",
+            &env,
+        );
         let cfg = NpmConfig {
             settings: map
                 .into_iter()
-                .map(|(k, v)| (k, Setting { value: v, source: "test".into() }))
+                .map(|(k, v)| {
+                    (
+                        k,
+                        Setting {
+                            value: v,
+                            source: "test".into(),
+                        },
+                    )
+                })
                 .collect(),
             registry: RedactedUrl::parse("http://h.example.org/").unwrap(),
             scoped: BTreeMap::new(),
@@ -577,7 +639,10 @@ mod tests {
         };
         assert_eq!(
             cfg.credentials_for(&Url::parse("http://h.example.org/pkg").unwrap()),
-            Some(Credentials::Basic { user: "bob".into(), password: Some("secret".into()) })
+            Some(Credentials::Basic {
+                user: "bob".into(),
+                password: Some("secret".into())
+            })
         );
     }
 
@@ -601,10 +666,17 @@ mod tests {
 
     #[test]
     fn cli_flags() {
-        let args: Vec<String> = ["install", "--registry", "http://a/", "--@s:registry=http://b/", "x", "--save"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let args: Vec<String> = [
+            "install",
+            "--registry",
+            "http://a/",
+            "--@s:registry=http://b/",
+            "x",
+            "--save",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
         assert_eq!(
             cli_settings(&args),
             vec![

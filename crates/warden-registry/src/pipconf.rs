@@ -151,10 +151,7 @@ impl PipConfig {
                 None => (None, String::new()),
             },
         };
-        let no_index = args.no_index
-            || merged
-                .get("no-index")
-                .is_some_and(|(v, _)| is_truthy(v));
+        let no_index = args.no_index || merged.get("no-index").is_some_and(|(v, _)| is_truthy(v));
         let index_url = match index_value {
             Some(v) => Some(parse("index-url", &v, &index_source)?),
             None if no_index => None,
@@ -176,7 +173,10 @@ impl PipConfig {
         }
         Ok(Self {
             index_url: index_url.map(|u| u.as_directory()),
-            extra_index_urls: extra_index_urls.into_iter().map(|u| u.as_directory()).collect(),
+            extra_index_urls: extra_index_urls
+                .into_iter()
+                .map(|u| u.as_directory())
+                .collect(),
             no_index,
             index_source,
             files,
@@ -204,7 +204,10 @@ impl PipConfig {
 }
 
 fn is_truthy(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
 }
 
 /// pip's configuration files, lowest precedence first.
@@ -273,7 +276,10 @@ pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
             Some(i) => (trimmed[..i].trim(), trimmed[i + 1..].trim()),
             None => (trimmed, ""),
         };
-        let key = key.trim_start_matches("--").to_ascii_lowercase().replace('_', "-");
+        let key = key
+            .trim_start_matches("--")
+            .to_ascii_lowercase()
+            .replace('_', "-");
         out.entry(s.clone())
             .or_default()
             .insert(key.clone(), value.to_owned());
@@ -298,7 +304,13 @@ fn ask_pip_default_index(python: &str) -> Result<RedactedUrl, Error> {
         .output()
         .map_err(|e| fail(e.to_string()))?;
     if !output.status.success() {
-        return Err(fail(format!("it exited with {}", output.status)));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(fail(format!("it exited with {}: {last}", output.status)));
     }
     let text = String::from_utf8_lossy(&output.stdout);
     let line = text.trim();
@@ -314,7 +326,10 @@ mod tests {
             vars: vars
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .chain([("XDG_CONFIG_DIRS".to_owned(), dir.join("xdg").display().to_string())])
+                .chain([(
+                    "XDG_CONFIG_DIRS".to_owned(),
+                    dir.join("xdg").display().to_string(),
+                )])
                 .collect(),
             cwd: dir.to_path_buf(),
             home: Some(dir.join("home")),
@@ -336,43 +351,85 @@ mod tests {
     fn files_env_and_command_line_in_pip_order() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(&root.join("xdg/pip/pip.conf"), "[global]\nindex-url = http://global.example.org/simple\n");
+        write(
+            &root.join("xdg/pip/pip.conf"),
+            "[global]\nindex-url = http://global.example.org/simple\n",
+        );
         let env = env_in(root, &[]);
-        assert_eq!(discover(&env, &[]).index_url.unwrap().to_string(), "http://global.example.org/simple/");
+        assert_eq!(
+            discover(&env, &[]).index_url.unwrap().to_string(),
+            "http://global.example.org/simple/"
+        );
 
         write(
             &root.join("home/.config/pip/pip.conf"),
             "[global]\nindex-url = http://user.example.org/simple\n[install]\nindex_url = http://user-install.example.org/simple\n",
         );
         let cfg = discover(&env, &[]);
-        assert_eq!(cfg.index_url.unwrap().to_string(), "http://user-install.example.org/simple/");
+        assert_eq!(
+            cfg.index_url.unwrap().to_string(),
+            "http://user-install.example.org/simple/"
+        );
 
         let venv = root.join("venv");
-        write(&venv.join("pip.conf"), "[global]\nindex-url = http://site.example.org/simple\n");
+        write(
+            &venv.join("pip.conf"),
+            "[global]\nindex-url = http://site.example.org/simple\n",
+        );
         let env = env_in(root, &[("VIRTUAL_ENV", venv.to_str().unwrap())]);
-        assert_eq!(discover(&env, &[]).index_url.unwrap().to_string(), "http://site.example.org/simple/");
+        assert_eq!(
+            discover(&env, &[]).index_url.unwrap().to_string(),
+            "http://site.example.org/simple/"
+        );
 
         let env = env_in(
             root,
-            &[("VIRTUAL_ENV", venv.to_str().unwrap()), ("PIP_INDEX_URL", "http://env.example.org/simple")],
+            &[
+                ("VIRTUAL_ENV", venv.to_str().unwrap()),
+                ("PIP_INDEX_URL", "http://env.example.org/simple"),
+            ],
         );
         let cfg = discover(&env, &[]);
-        assert_eq!(cfg.index_url.unwrap().to_string(), "http://env.example.org/simple/");
+        assert_eq!(
+            cfg.index_url.unwrap().to_string(),
+            "http://env.example.org/simple/"
+        );
         assert_eq!(cfg.index_source, "`PIP_INDEX_URL`");
 
-        let cfg = discover(&env, &["install", "-i", "http://cli.example.org/simple", "x"]);
-        assert_eq!(cfg.index_url.unwrap().to_string(), "http://cli.example.org/simple/");
+        let cfg = discover(
+            &env,
+            &["install", "-i", "http://cli.example.org/simple", "x"],
+        );
+        assert_eq!(
+            cfg.index_url.unwrap().to_string(),
+            "http://cli.example.org/simple/"
+        );
     }
 
     #[test]
     fn pip_config_file_skips_user_files() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(&root.join("home/.config/pip/pip.conf"), "[global]\nindex-url = http://user.example.org/simple\nextra-index-url = http://user-extra.example.org/simple\n");
-        write(&root.join("custom.conf"), "[global]\nindex-url = http://custom.example.org/simple\n");
-        let env = env_in(root, &[("PIP_CONFIG_FILE", root.join("custom.conf").to_str().unwrap())]);
+        write(
+            &root.join("home/.config/pip/pip.conf"),
+            "[global]\nindex-url = http://user.example.org/simple\nextra-index-url = http://user-extra.example.org/simple\n",
+        );
+        write(
+            &root.join("custom.conf"),
+            "[global]\nindex-url = http://custom.example.org/simple\n",
+        );
+        let env = env_in(
+            root,
+            &[(
+                "PIP_CONFIG_FILE",
+                root.join("custom.conf").to_str().unwrap(),
+            )],
+        );
         let cfg = discover(&env, &[]);
-        assert_eq!(cfg.index_url.unwrap().to_string(), "http://custom.example.org/simple/");
+        assert_eq!(
+            cfg.index_url.unwrap().to_string(),
+            "http://custom.example.org/simple/"
+        );
         assert!(cfg.extra_index_urls.is_empty());
     }
 
@@ -386,38 +443,73 @@ mod tests {
         );
         let env = env_in(root, &[]);
         let cfg = discover(&env, &["--extra-index-url=http://c.example.org/simple"]);
-        let extras: Vec<String> = cfg.extra_index_urls.iter().map(ToString::to_string).collect();
+        let extras: Vec<String> = cfg
+            .extra_index_urls
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             extras,
-            ["http://a.example.org/simple/", "http://b.example.org/simple/", "http://c.example.org/simple/"]
+            [
+                "http://a.example.org/simple/",
+                "http://b.example.org/simple/",
+                "http://c.example.org/simple/"
+            ]
         );
-        let env = env_in(root, &[("PIP_EXTRA_INDEX_URL", "http://d.example.org/simple http://e.example.org/simple")]);
+        let env = env_in(
+            root,
+            &[(
+                "PIP_EXTRA_INDEX_URL",
+                "http://d.example.org/simple http://e.example.org/simple",
+            )],
+        );
         let cfg = discover(&env, &[]);
         assert_eq!(cfg.extra_index_urls.len(), 2);
-        assert_eq!(cfg.extra_index_urls[0].to_string(), "http://d.example.org/simple/");
+        assert_eq!(
+            cfg.extra_index_urls[0].to_string(),
+            "http://d.example.org/simple/"
+        );
     }
 
     #[test]
     fn requirements_files_nested_options() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(&root.join("reqs/base.txt"), "--extra-index-url http://nested.example.org/simple\nsix\n");
+        write(
+            &root.join("reqs/base.txt"),
+            "--extra-index-url http://nested.example.org/simple\nsix\n",
+        );
         write(
             &root.join("requirements.txt"),
             "-i http://req.example.org/simple  # the mirror\n-r reqs/base.txt\nrequests==2.0\n",
         );
         let env = env_in(root, &[("PIP_INDEX_URL", "http://env.example.org/simple")]);
         let cfg = discover(&env, &["install", "-r", "requirements.txt"]);
-        assert_eq!(cfg.index_url.unwrap().to_string(), "http://req.example.org/simple/");
-        assert_eq!(cfg.extra_index_urls[0].to_string(), "http://nested.example.org/simple/");
+        assert_eq!(
+            cfg.index_url.unwrap().to_string(),
+            "http://req.example.org/simple/"
+        );
+        assert_eq!(
+            cfg.extra_index_urls[0].to_string(),
+            "http://nested.example.org/simple/"
+        );
     }
 
     #[test]
     fn credentials_are_secrets_and_redacted() {
         let dir = tempfile::tempdir().unwrap();
-        let env = env_in(dir.path(), &[("PIP_INDEX_URL", "https://ci:hunter22@mirror.example.org/simple")]);
+        let env = env_in(
+            dir.path(),
+            &[(
+                "PIP_INDEX_URL",
+                "https://ci:hunter22@mirror.example.org/simple",
+            )],
+        );
         let cfg = discover(&env, &[]);
-        assert_eq!(cfg.index_url.as_ref().unwrap().to_string(), "https://****:****@mirror.example.org/simple/");
+        assert_eq!(
+            cfg.index_url.as_ref().unwrap().to_string(),
+            "https://****:****@mirror.example.org/simple/"
+        );
         assert!(cfg.secrets().contains(&"hunter22".to_owned()));
     }
 
@@ -427,8 +519,13 @@ mod tests {
         let env = env_in(dir.path(), &[]);
         let cfg = discover(&env, &["--no-index"]);
         assert!(cfg.index_url.is_none());
-        let err = PipConfig::discover(&env, "install", &IndexArgs::default(), "/nonexistent/python")
-            .unwrap_err();
+        let err = PipConfig::discover(
+            &env,
+            "install",
+            &IndexArgs::default(),
+            "/nonexistent/python",
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::ToolDefault { .. }));
     }
 }

@@ -16,8 +16,7 @@ use crate::lenient;
 use crate::{Error, RedactedUrl};
 
 /// What warden asks an index for: JSON first, HTML from older indexes.
-pub const SIMPLE_ACCEPT: &str =
-    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+pub const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
 /// PEP 503 name normalisation: lower case, runs of `-`, `_`, `.` as one `-`.
 pub fn normalize_name(name: &str) -> String {
@@ -116,7 +115,11 @@ impl SimpleProject {
             url: Option<String>,
             #[serde(default, deserialize_with = "lenient::string_map")]
             hashes: BTreeMap<String, String>,
-            #[serde(default, rename = "requires-python", deserialize_with = "lenient::string")]
+            #[serde(
+                default,
+                rename = "requires-python",
+                deserialize_with = "lenient::string"
+            )]
             requires_python: Option<String>,
             #[serde(default, rename = "core-metadata")]
             core_metadata: Option<serde_json::Value>,
@@ -203,8 +206,10 @@ impl SimpleProject {
             Regex::new(r"(?is)<a\s([^>]*)>(.*?)</a\s*>").unwrap_or_else(|_| unreachable!())
         });
         static ATTR: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"(?s)([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
-                .unwrap_or_else(|_| unreachable!())
+            Regex::new(
+                r#"(?s)([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#,
+            )
+            .unwrap_or_else(|_| unreachable!())
         });
         let text = std::str::from_utf8(body).map_err(|e| Error::Malformed {
             package: format!("pypi:{project}"),
@@ -225,17 +230,25 @@ impl SimpleProject {
         for anchor in ANCHOR.captures_iter(text) {
             let mut attrs = BTreeMap::new();
             for a in ATTR.captures_iter(&anchor[1]) {
-                let value = a.get(2).or(a.get(3)).or(a.get(4)).map_or("", |m| m.as_str());
+                let value = a
+                    .get(2)
+                    .or(a.get(3))
+                    .or(a.get(4))
+                    .map_or("", |m| m.as_str());
                 attrs.insert(a[1].to_ascii_lowercase(), unescape_html(value));
             }
-            let Some(href) = attrs.get("href") else { continue };
+            let Some(href) = attrs.get("href") else {
+                continue;
+            };
             let (link, fragment) = href.split_once('#').unwrap_or((href, ""));
-            let Ok(file_url) = url.join(link) else { continue };
+            let Ok(file_url) = url.join(link) else {
+                continue;
+            };
             let filename = file_url
                 .path()
                 .rsplit('/')
                 .next()
-                .map(|s| percent_decode(s))
+                .map(percent_decode)
                 .unwrap_or_default();
             if filename.is_empty() {
                 continue;
@@ -290,7 +303,10 @@ impl SimpleProject {
         self.files
             .iter()
             .filter(|f| {
-                let v = f.version.as_deref().and_then(|v| v.parse::<pep440_rs::Version>().ok());
+                let v = f
+                    .version
+                    .as_deref()
+                    .and_then(|v| v.parse::<pep440_rs::Version>().ok());
                 match (&wanted, v) {
                     (Some(w), Some(v)) => *w == v,
                     _ => f.version.as_deref() == Some(version),
@@ -303,7 +319,8 @@ impl SimpleProject {
     /// not yanked.
     pub fn latest(&self) -> Option<String> {
         self.versions().into_iter().rev().find(|v| {
-            v.parse::<pep440_rs::Version>().is_ok_and(|p| !p.any_prerelease())
+            v.parse::<pep440_rs::Version>()
+                .is_ok_and(|p| !p.any_prerelease())
                 && self.files_of(v).iter().any(|f| f.yanked.is_none())
         })
     }
@@ -336,7 +353,11 @@ pub fn version_from_filename(filename: &str, project: &str) -> Option<String> {
     }
     let stem = [".tar.gz", ".tar.bz2", ".tar.xz", ".zip", ".tgz", ".tar"]
         .iter()
-        .find_map(|ext| lower.ends_with(ext).then(|| &filename[..filename.len() - ext.len()]))?;
+        .find_map(|ext| {
+            lower
+                .ends_with(ext)
+                .then(|| &filename[..filename.len() - ext.len()])
+        })?;
     let wanted = normalize_name(project);
     // The name may itself contain `-`: split where the prefix is the project.
     stem.match_indices('-')
@@ -522,7 +543,9 @@ impl JsonProject {
 /// index that is not laid out that way has none.
 pub fn json_api_url(index: &RedactedUrl, project: &str) -> Option<RedactedUrl> {
     let path = index.path();
-    let base = path.strip_suffix("simple/").or_else(|| path.strip_suffix("simple"))?;
+    let base = path
+        .strip_suffix("simple/")
+        .or_else(|| path.strip_suffix("simple"))?;
     index
         .join(&format!("{base}pypi/{}/json", normalize_name(project)))
         .ok()
@@ -551,21 +574,39 @@ mod tests {
             {"filename": "demo_pkg-2.0rc1.zip", "url": "/files/demo_pkg-2.0rc1.zip", "hashes": {}},
             {"url": "no filename"}
           ]}"#;
-        let p = SimpleProject::from_response("demo-pkg", &page(), Some("application/vnd.pypi.simple.v1+json"), body)
-            .unwrap();
+        let p = SimpleProject::from_response(
+            "demo-pkg",
+            &page(),
+            Some("application/vnd.pypi.simple.v1+json"),
+            body,
+        )
+        .unwrap();
         assert_eq!(p.files.len(), 3);
         assert_eq!(p.versions(), ["1.0", "1.1", "2.0rc1"]);
-        assert_eq!(p.latest().as_deref(), Some("1.0"), "1.1 is yanked, 2.0rc1 a pre-release");
+        assert_eq!(
+            p.latest().as_deref(),
+            Some("1.0"),
+            "1.1 is yanked, 2.0rc1 a pre-release"
+        );
         let whl = &p.files[0];
         assert_eq!(whl.kind, DistKind::Wheel);
-        assert_eq!(whl.url.to_string(), "http://127.0.0.1:1/files/demo_pkg-1.0-py3-none-any.whl");
+        assert_eq!(
+            whl.url.to_string(),
+            "http://127.0.0.1:1/files/demo_pkg-1.0-py3-none-any.whl"
+        );
         assert!(whl.has_metadata_file);
-        assert_eq!(whl.upload_time.unwrap().to_string(), "2024-03-01T10:00:00.123456Z");
+        assert_eq!(
+            whl.upload_time.unwrap().to_string(),
+            "2024-03-01T10:00:00.123456Z"
+        );
         assert!(whl.provenance.is_some());
         assert_eq!(whl.yanked, None);
         assert_eq!(p.files[1].yanked.as_deref(), Some("broken build"));
         assert_eq!(p.files[1].kind, DistKind::Sdist);
-        assert_eq!(p.files[2].url.to_string(), "http://127.0.0.1:1/files/demo_pkg-2.0rc1.zip");
+        assert_eq!(
+            p.files[2].url.to_string(),
+            "http://127.0.0.1:1/files/demo_pkg-2.0rc1.zip"
+        );
         assert_eq!(p.status.as_deref(), Some("archived"));
     }
 
@@ -583,7 +624,10 @@ mod tests {
         assert_eq!(whl.hashes["sha256"], "aa");
         assert_eq!(whl.requires_python.as_deref(), Some(">=3.8"));
         assert!(whl.has_metadata_file);
-        assert_eq!(whl.provenance.as_ref().unwrap().to_string(), "http://127.0.0.1:1/integrity/p");
+        assert_eq!(
+            whl.provenance.as_ref().unwrap().to_string(),
+            "http://127.0.0.1:1/integrity/p"
+        );
         assert_eq!(p.files[1].yanked.as_deref(), Some(""));
         assert_eq!(p.files[1].version.as_deref(), Some("1.1"));
     }
@@ -593,15 +637,27 @@ mod tests {
         for body in [&b"{\"files\": "[..], b"\x00\x01binary", b"plain text"] {
             let err = SimpleProject::from_response("demo-pkg", &page(), None, body).unwrap_err();
             let text = err.to_string();
-            assert!(text.contains("pypi:demo-pkg") && text.contains("/simple/demo-pkg/"), "{text}");
+            assert!(
+                text.contains("pypi:demo-pkg") && text.contains("/simple/demo-pkg/"),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn versions_from_file_names() {
-        assert_eq!(version_from_filename("my_pkg-1.0.post1-py3-none-any.whl", "my-pkg").as_deref(), Some("1.0.post1"));
-        assert_eq!(version_from_filename("my-pkg-2.0.tar.gz", "my.pkg").as_deref(), Some("2.0"));
-        assert_eq!(version_from_filename("my-pkg-extra-2.0.tar.gz", "my-pkg").as_deref(), None);
+        assert_eq!(
+            version_from_filename("my_pkg-1.0.post1-py3-none-any.whl", "my-pkg").as_deref(),
+            Some("1.0.post1")
+        );
+        assert_eq!(
+            version_from_filename("my-pkg-2.0.tar.gz", "my.pkg").as_deref(),
+            Some("2.0")
+        );
+        assert_eq!(
+            version_from_filename("my-pkg-extra-2.0.tar.gz", "my-pkg").as_deref(),
+            None
+        );
         assert_eq!(normalize_name("Foo.Bar__baz"), "foo-bar-baz");
     }
 

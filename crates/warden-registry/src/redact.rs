@@ -12,15 +12,15 @@ use url::Url;
 
 /// A URL whose user name and password never appear when it is formatted.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RedactedUrl(Url);
+pub struct RedactedUrl(Box<Url>);
 
 impl RedactedUrl {
     pub fn parse(s: &str) -> Result<Self, url::ParseError> {
-        Url::parse(s).map(Self)
+        Url::parse(s).map(|u| Self(Box::new(u)))
     }
 
     pub fn new(url: Url) -> Self {
-        Self(url)
+        Self(Box::new(url))
     }
 
     /// The real URL, credentials included. Only for sending a request.
@@ -39,15 +39,12 @@ impl RedactedUrl {
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
-        Some((
-            decode(self.0.username()),
-            self.0.password().map(|p| decode(p)),
-        ))
+        Some((decode(self.0.username()), self.0.password().map(decode)))
     }
 
     /// The same URL with user-info removed, safe to store and compare.
     pub fn without_credentials(&self) -> Url {
-        let mut url = self.0.clone();
+        let mut url = (*self.0).clone();
         // Setting these fails only for URLs that cannot have credentials,
         // which then have none to remove.
         let _ = url.set_username("");
@@ -58,7 +55,7 @@ impl RedactedUrl {
     /// Resolves `reference` (absolute or relative, as mirrors serve file
     /// links) against this URL.
     pub fn join(&self, reference: &str) -> Result<Self, url::ParseError> {
-        self.0.join(reference).map(Self)
+        self.0.join(reference).map(Self::new)
     }
 
     /// This URL as a directory: with exactly one trailing slash, so that
@@ -90,7 +87,7 @@ impl fmt::Display for RedactedUrl {
         if self.0.username().is_empty() && self.0.password().is_none() {
             return f.write_str(self.0.as_str());
         }
-        let mut shown = self.0.clone();
+        let mut shown = (*self.0).clone();
         let _ = shown.set_username("****");
         if self.0.password().is_some() {
             let _ = shown.set_password(Some("****"));
@@ -134,11 +131,7 @@ mod tests {
         assert_eq!(shown, "https://****:****@mirror.example.org/simple/");
         assert!(!format!("{url:?}").contains("s3cret"));
         assert!(!format!("{url:?}").contains("alice"));
-        assert!(
-            !serde_json::to_string(&url)
-                .unwrap()
-                .contains("s3cret")
-        );
+        assert!(!serde_json::to_string(&url).unwrap().contains("s3cret"));
         assert_eq!(
             url.credentials(),
             Some(("alice".to_owned(), Some("s3cret".to_owned())))
@@ -171,10 +164,14 @@ mod tests {
     fn joins_relative_file_links() {
         let page = RedactedUrl::parse("http://127.0.0.1:1/simple/demo/").unwrap();
         assert_eq!(
-            page.join("../../files/demo-1.0.tar.gz").unwrap().to_string(),
+            page.join("../../files/demo-1.0.tar.gz")
+                .unwrap()
+                .to_string(),
             "http://127.0.0.1:1/files/demo-1.0.tar.gz"
         );
-        let dir = RedactedUrl::parse("http://127.0.0.1:1/npm").unwrap().as_directory();
+        let dir = RedactedUrl::parse("http://127.0.0.1:1/npm")
+            .unwrap()
+            .as_directory();
         assert_eq!(dir.join("left-pad").unwrap().path(), "/npm/left-pad");
     }
 

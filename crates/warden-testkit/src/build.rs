@@ -70,7 +70,9 @@ pub fn zip(files: &Files) -> Vec<u8> {
         writer
             .start_file(path.as_str(), options)
             .expect("writing to memory cannot fail");
-        writer.write_all(contents).expect("writing to memory cannot fail");
+        writer
+            .write_all(contents)
+            .expect("writing to memory cannot fail");
     }
     writer
         .finish()
@@ -98,9 +100,8 @@ pub fn dist_name(name: &str) -> String {
 
 /// Core metadata (`METADATA` / `PKG-INFO`).
 pub fn core_metadata(name: &str, version: &str, requires_dist: &[String], summary: &str) -> String {
-    let mut out = format!(
-        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n"
-    );
+    let mut out =
+        format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n");
     for req in requires_dist {
         out.push_str(&format!("Requires-Dist: {req}\n"));
     }
@@ -128,10 +129,14 @@ pub fn wheel(
     if let Some(ep) = entry_points {
         all.insert(format!("{info}/entry_points.txt"), ep.as_bytes().to_vec());
     }
-    all.insert(format!("{info}/top_level.txt"), format!("{dist}\n").into_bytes());
+    all.insert(
+        format!("{info}/top_level.txt"),
+        format!("{dist}\n").into_bytes(),
+    );
     let mut record = String::new();
     for (path, contents) in &all {
-        let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(contents));
+        let digest =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(contents));
         record.push_str(&format!("{path},sha256={digest},{}\n", contents.len()));
     }
     record.push_str(&format!("{info}/RECORD,,\n"));
@@ -202,7 +207,10 @@ pub fn sdist(name: &str, version: &str, metadata: &str, files: &Files) -> (Strin
             "pyproject.toml".to_owned(),
             b"[build-system]\nrequires = []\nbuild-backend = \"_testkit_backend\"\nbackend-path = [\".\"]\n".to_vec(),
         );
-        all.insert("_testkit_backend.py".to_owned(), BACKEND.as_bytes().to_vec());
+        all.insert(
+            "_testkit_backend.py".to_owned(),
+            BACKEND.as_bytes().to_vec(),
+        );
     }
     let prefix = format!("{dist}-{version}");
     (format!("{prefix}.tar.gz"), tar_gz(&prefix, &all))
@@ -225,8 +233,12 @@ mod tests {
             .unwrap()
             .read_to_string(&mut record)
             .unwrap();
-        let line = record.lines().find(|l| l.starts_with("demo/__init__.py")).unwrap();
-        let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(b"x = 1\n"));
+        let line = record
+            .lines()
+            .find(|l| l.starts_with("demo/__init__.py"))
+            .unwrap();
+        let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(b"x = 1\n"));
         assert_eq!(line, format!("demo/__init__.py,sha256={digest},6"));
     }
 

@@ -88,7 +88,10 @@ impl TestRegistry {
 
     /// Requests whose path starts with `prefix`.
     pub fn requests_to(&self, prefix: &str) -> Vec<Logged> {
-        self.log().into_iter().filter(|l| l.path.starts_with(prefix)).collect()
+        self.log()
+            .into_iter()
+            .filter(|l| l.path.starts_with(prefix))
+            .collect()
     }
 
     pub fn bytes_served(&self) -> u64 {
@@ -141,10 +144,16 @@ impl TestRegistry {
                 manifest.insert("dependencies".into(), json!(v.dependencies));
             }
             if !v.optional_dependencies.is_empty() {
-                manifest.insert("optionalDependencies".into(), json!(v.optional_dependencies));
+                manifest.insert(
+                    "optionalDependencies".into(),
+                    json!(v.optional_dependencies),
+                );
             }
             if let Some(bin) = &v.bin {
-                manifest.insert("bin".into(), serde_json::to_value(bin).unwrap_or(Value::Null));
+                manifest.insert(
+                    "bin".into(),
+                    serde_json::to_value(bin).unwrap_or(Value::Null),
+                );
             }
             if let Some(gyp) = v.gypfile {
                 manifest.insert("gypfile".into(), json!(gyp));
@@ -189,7 +198,10 @@ impl TestRegistry {
                                "trustedPublisher": {"id": tp, "oidcConfigId": format!("oidc:{short}")}}),
                     );
                 } else if let Some(p) = &v.publisher {
-                    manifest.insert("_npmUser".into(), json!({"name": p, "email": format!("{p}@example.org")}));
+                    manifest.insert(
+                        "_npmUser".into(),
+                        json!({"name": p, "email": format!("{p}@example.org")}),
+                    );
                 }
             }
             let mut dist = json!({
@@ -213,7 +225,10 @@ impl TestRegistry {
             manifest.insert("dist".into(), dist);
             manifest.insert("_id".into(), json!(format!("{name}@{}", v.version)));
             versions.insert(v.version.clone(), Value::Object(manifest));
-            time.insert(v.version.clone(), json!(self.published(v.age_hours).to_string()));
+            time.insert(
+                v.version.clone(),
+                json!(self.published(v.age_hours).to_string()),
+            );
 
             self.server.route(
                 &tarball_path,
@@ -244,7 +259,14 @@ impl TestRegistry {
         let latest = package
             .latest
             .clone()
-            .or_else(|| package.versions.iter().rev().map(|v| v.version.clone()).find(|v| !v.contains('-')))
+            .or_else(|| {
+                package
+                    .versions
+                    .iter()
+                    .rev()
+                    .map(|v| v.version.clone())
+                    .find(|v| !v.contains('-'))
+            })
             .or_else(|| package.versions.last().map(|v| v.version.clone()));
         let mut doc = json!({
             "_id": name,
@@ -264,22 +286,35 @@ impl TestRegistry {
         let base = self.base_url();
         let norm = normalize(&package.name);
         let mut json_files = Vec::new();
-        let mut html = format!("<!DOCTYPE html>\n<html><head><title>Links for {norm}</title></head><body>\n");
+        let mut html =
+            format!("<!DOCTYPE html>\n<html><head><title>Links for {norm}</title></head><body>\n");
         let mut releases = serde_json::Map::new();
         for v in &package.versions {
             let files = collect_files(v.source.as_deref(), &v.files);
-            let summary = v.summary.clone().unwrap_or_else(|| format!("{} test package", package.name));
-            let metadata = build::core_metadata(&package.name, &v.version, &v.requires_dist, &summary);
+            let summary = v
+                .summary
+                .clone()
+                .unwrap_or_else(|| format!("{} test package", package.name));
+            let metadata =
+                build::core_metadata(&package.name, &v.version, &v.requires_dist, &summary);
             let mut built = Vec::new();
             for kind in &v.dists {
                 let (filename, bytes, metadata_file) = match kind.as_str() {
                     "wheel" => {
                         let wheel_files: Files = files
                             .iter()
-                            .filter(|(p, _)| !matches!(p.as_str(), "setup.py" | "setup.cfg" | "pyproject.toml"))
+                            .filter(|(p, _)| {
+                                !matches!(p.as_str(), "setup.py" | "setup.cfg" | "pyproject.toml")
+                            })
                             .map(|(p, c)| (p.clone(), c.clone()))
                             .collect();
-                        let (f, b) = build::wheel(&package.name, &v.version, &metadata, v.entry_points.as_deref(), &wheel_files);
+                        let (f, b) = build::wheel(
+                            &package.name,
+                            &v.version,
+                            &metadata,
+                            v.entry_points.as_deref(),
+                            &wheel_files,
+                        );
                         (f, b, Some(metadata.clone()))
                     }
                     "sdist" => {
@@ -294,7 +329,8 @@ impl TestRegistry {
             for (filename, bytes, metadata_file) in built {
                 let sha256 = build::sha256_hex(&bytes);
                 let upload_time = self.published(v.age_hours).to_string();
-                let provenance_path = format!("/integrity/{norm}/{}/{filename}/provenance", v.version);
+                let provenance_path =
+                    format!("/integrity/{norm}/{}/{filename}/provenance", v.version);
                 let mut file = json!({
                     "filename": filename,
                     "url": format!("../../files/{filename}"),
@@ -313,7 +349,11 @@ impl TestRegistry {
                     let meta_sha = build::sha256_hex(meta.as_bytes());
                     file["core-metadata"] = json!({"sha256": meta_sha});
                     attrs.push_str(&format!(" data-dist-info-metadata=\"sha256={meta_sha}\" data-core-metadata=\"sha256={meta_sha}\""));
-                    self.serve_bytes(&format!("/files/{filename}.metadata"), "text/plain", meta.as_bytes().to_vec());
+                    self.serve_bytes(
+                        &format!("/files/{filename}.metadata"),
+                        "text/plain",
+                        meta.as_bytes().to_vec(),
+                    );
                 }
                 if let Some(y) = &v.yanked {
                     attrs.push_str(&format!(" data-yanked=\"{}\"", html_escape(y)));
@@ -336,12 +376,19 @@ impl TestRegistry {
                     "size": bytes.len(),
                 }));
                 json_files.push(file);
-                self.serve_bytes(&format!("/files/{filename}"), "application/octet-stream", bytes.clone());
-                self.pypi_built.entry(norm.clone()).or_default().push(BuiltFile {
-                    filename,
-                    sha256,
-                    bytes: Arc::new(bytes),
-                });
+                self.serve_bytes(
+                    &format!("/files/{filename}"),
+                    "application/octet-stream",
+                    bytes.clone(),
+                );
+                self.pypi_built
+                    .entry(norm.clone())
+                    .or_default()
+                    .push(BuiltFile {
+                        filename,
+                        sha256,
+                        bytes: Arc::new(bytes),
+                    });
             }
             releases.insert(v.version.clone(), Value::Array(release_files));
         }
@@ -401,7 +448,11 @@ impl TestRegistry {
     }
 
     fn serve_json(&self, path: &str, value: &Value) {
-        self.serve_bytes(path, "application/json", serde_json::to_vec(value).expect("serialising JSON"));
+        self.serve_bytes(
+            path,
+            "application/json",
+            serde_json::to_vec(value).expect("serialising JSON"),
+        );
     }
 
     fn serve_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) {
@@ -423,13 +474,21 @@ fn normalize(name: &str) -> String {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// An npm attestations response: a SLSA v1 statement naming the source
 /// repository and workflow, in a DSSE envelope. Unsigned: the testkit
 /// models what the registry publishes, not Sigstore's trust root.
-fn npm_provenance_statement(name: &str, version: &str, source: &SourceRef, tarball: &[u8]) -> Value {
+fn npm_provenance_statement(
+    name: &str,
+    version: &str,
+    source: &SourceRef,
+    tarball: &[u8],
+) -> Value {
     use sha2::Digest;
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
@@ -470,4 +529,3 @@ fn pypi_provenance(source: &SourceRef) -> Value {
         }]
     })
 }
-

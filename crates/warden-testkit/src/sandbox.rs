@@ -92,14 +92,19 @@ impl Sandbox {
     pub fn venv(&self) -> PathBuf {
         let venv = self.root().join("venv");
         if !venv.exists() {
-            let python = std::env::var("WARDEN_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+            let python =
+                std::env::var("WARDEN_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
             let out = self
                 .command(python)
                 .args(["-m", "venv"])
                 .arg(&venv)
                 .output()
                 .expect("running python3 -m venv");
-            assert!(out.status.success(), "venv: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "venv: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         venv
     }
@@ -114,7 +119,9 @@ pub struct Output {
 
 impl Output {
     pub fn of(cmd: &mut Command) -> Self {
-        let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
         Self {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

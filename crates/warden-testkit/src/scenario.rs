@@ -154,7 +154,9 @@ pub fn testdata_dir() -> PathBuf {
 impl Scenario {
     /// Loads `testdata/scenarios/<name>.toml`.
     pub fn load(name: &str) -> Self {
-        let path = testdata_dir().join("scenarios").join(format!("{name}.toml"));
+        let path = testdata_dir()
+            .join("scenarios")
+            .join(format!("{name}.toml"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("reading scenario {}: {e}", path.display()));
         toml::from_str(&text).unwrap_or_else(|e| panic!("scenario {}: {e}", path.display()))
@@ -162,12 +164,19 @@ impl Scenario {
 }
 
 /// Reads every file under `testdata/sources/<dir>` plus the inline files.
-pub fn collect_files(source: Option<&str>, inline: &BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> {
+pub fn collect_files(
+    source: Option<&str>,
+    inline: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     if let Some(dir) = source {
         let root = testdata_dir().join("sources").join(dir);
         walk(&root, &root, &mut files);
-        assert!(!files.is_empty(), "source {} is empty or missing", root.display());
+        assert!(
+            !files.is_empty(),
+            "source {} is empty or missing",
+            root.display()
+        );
     }
     for (path, text) in inline {
         files.insert(path.clone(), text.clone().into_bytes());
@@ -176,7 +185,8 @@ pub fn collect_files(source: Option<&str>, inline: &BTreeMap<String, String>) ->
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("directory entry").path();
         if path.is_dir() {

@@ -129,11 +129,19 @@ impl Server {
     }
 
     pub fn clear_faults(&self) {
-        self.state.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub fn log(&self) -> Vec<Logged> {
-        self.state.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn bytes_served(&self) -> u64 {
@@ -173,8 +181,14 @@ fn handle(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
             break;
         }
     }
-    if let Some(len) = headers.get("content-length").and_then(|l| l.parse::<u64>().ok()) {
-        std::io::copy(&mut reader.by_ref().take(len.min(1 << 20)), &mut std::io::sink())?;
+    if let Some(len) = headers
+        .get("content-length")
+        .and_then(|l| l.parse::<u64>().ok())
+    {
+        std::io::copy(
+            &mut reader.by_ref().take(len.min(1 << 20)),
+            &mut std::io::sink(),
+        )?;
     }
     let path = raw_path.split('?').next().unwrap_or("/");
     let path = percent_decode_path(path);
@@ -185,14 +199,18 @@ fn handle(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     }
     let log = |status: u16, bytes: u64| {
         state.bytes.fetch_add(bytes, Ordering::SeqCst);
-        state.log.lock().unwrap_or_else(|e| e.into_inner()).push(Logged {
-            method: method.clone(),
-            path: path.clone(),
-            status,
-            accept: headers.get("accept").cloned(),
-            authorization: headers.get("authorization").cloned(),
-            bytes,
-        });
+        state
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Logged {
+                method: method.clone(),
+                path: path.clone(),
+                status,
+                accept: headers.get("accept").cloned(),
+                authorization: headers.get("authorization").cloned(),
+                bytes,
+            });
     };
     match &fault {
         Some(Fault::Reset) => {
@@ -247,7 +265,14 @@ fn handle(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     if fault == Some(Fault::Truncate) {
         let half = &body[..body.len() / 2];
         log(200, half.len() as u64);
-        respond(&mut stream, 200, &variant.content_type, half, &extra, Some(body.len()))?;
+        respond(
+            &mut stream,
+            200,
+            &variant.content_type,
+            half,
+            &extra,
+            Some(body.len()),
+        )?;
         return stream.shutdown(Shutdown::Both);
     }
     log(200, body.len() as u64);

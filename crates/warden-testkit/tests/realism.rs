@@ -3,6 +3,8 @@
 //! install-time code in a test package really runs under the bare tools.
 //! Later tests rely on that to prove warden stopped it.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use warden_testkit::{Output, Sandbox, TestRegistry};
 
 #[test]
@@ -17,7 +19,12 @@ fn real_npm_installs_and_runs_postinstall() {
     Output::of(
         sandbox
             .command("npm")
-            .args(["install", "canary-postinstall", "@corp/internal-lib", "--registry"])
+            .args([
+                "install",
+                "canary-postinstall",
+                "@corp/internal-lib",
+                "--registry",
+            ])
             .arg(registry.npm_url()),
     )
     .expect_code(0);
@@ -27,14 +34,17 @@ fn real_npm_installs_and_runs_postinstall() {
     assert!(modules.join("@corp/internal-lib/index.js").exists());
     // The range `^1.0.0` resolved to the newest 1.x.
     let dep: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(modules.join("benign-lib/package.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(modules.join("benign-lib/package.json")).unwrap())
+            .unwrap();
     assert_eq!(dep["version"], "1.1.0");
     assert!(
         sandbox.canary("canary-postinstall").exists(),
         "npm ran the postinstall script"
     );
-    let lock: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sandbox.project().join("package-lock.json")).unwrap()).unwrap();
+    let lock: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+    )
+    .unwrap();
     let entry = &lock["packages"]["node_modules/canary-postinstall"];
     let built = &registry.npm_built[&("canary-postinstall".to_owned(), "1.0.0".to_owned())];
     assert_eq!(entry["integrity"], built.integrity.as_str());
@@ -54,7 +64,10 @@ fn real_pip_installs_wheel_and_builds_sdist() {
             .args(["benign-wheel", "canary-setup"]),
     )
     .expect_code(0);
-    assert!(sandbox.canary("canary-setup").exists(), "pip's sdist build ran setup.py");
+    assert!(
+        sandbox.canary("canary-setup").exists(),
+        "pip's sdist build ran setup.py"
+    );
     let out = Output::of(sandbox.command(venv.join("bin/python")).args([
         "-c",
         "import benign_wheel, canary_setup; print(benign_wheel.add(2, 3), canary_setup.VALUE)",
@@ -62,9 +75,21 @@ fn real_pip_installs_wheel_and_builds_sdist() {
     .expect_code(0);
     assert_eq!(out.stdout.trim(), "5 built from source");
     // pip checked the hashes the index published and preferred the wheel.
-    let files: Vec<String> = registry.requests_to("/files/").iter().map(|l| l.path.clone()).collect();
-    assert!(files.iter().any(|p| p.ends_with("benign_wheel-1.1-py3-none-any.whl")), "{files:?}");
-    assert!(!files.iter().any(|p| p.ends_with("benign_wheel-1.1.tar.gz")), "{files:?}");
+    let files: Vec<String> = registry
+        .requests_to("/files/")
+        .iter()
+        .map(|l| l.path.clone())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|p| p.ends_with("benign_wheel-1.1-py3-none-any.whl")),
+        "{files:?}"
+    );
+    assert!(
+        !files.iter().any(|p| p.ends_with("benign_wheel-1.1.tar.gz")),
+        "{files:?}"
+    );
 }
 
 #[test]
@@ -74,7 +99,10 @@ fn simple_html_form_is_served_beside_json() {
     let venv = sandbox.venv();
     // Clients that do not ask for PEP 691 JSON get PEP 503 HTML with the
     // same hashes and PEP 658 metadata flags.
-    let html = raw_get(&format!("{}benign-wheel/", registry.simple_url()), "text/html");
+    let html = raw_get(
+        &format!("{}benign-wheel/", registry.simple_url()),
+        "text/html",
+    );
     assert!(html.contains("data-dist-info-metadata"), "{html}");
     assert!(html.contains("#sha256="), "{html}");
     let dest = sandbox.root().join("dl");
@@ -98,7 +126,11 @@ fn raw_get(url: &str, accept: &str) -> String {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(stream, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response

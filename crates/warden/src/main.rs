@@ -1,1 +1,83 @@
-fn main() {}
+//! The `warden` command line.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod context;
+mod exit;
+mod inspect;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Failure;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return report(&Failure::new(
+                exit::UNAVAILABLE,
+                format!("could not start: {e}"),
+            ));
+        }
+    };
+    match runtime.block_on(run(&cli)) {
+        Ok(output) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(output.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(failure) => report(&failure),
+    }
+}
+
+async fn run(cli: &Cli) -> Result<String, Failure> {
+    let ctx = context::Context::new(&cli.global)?;
+    match &cli.command {
+        Command::Inspect(args) => inspect::run(&ctx, args).await,
+    }
+}
+
+fn report(failure: &Failure) -> ExitCode {
+    eprintln!("error: {}", failure.message);
+    if let Some(hint) = &failure.hint {
+        eprintln!("hint: {hint}");
+    }
+    failure.exit_code()
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "warden=info,warden_registry=info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,90 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Checks who published a package, how it was published, and what will run
+/// when it installs, before npm or pip installs anything.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0   allowed (and the package manager succeeded)
+  N   the package manager ran and failed with code N
+  64  bad usage
+  69  the checks could not be completed (registry unreachable, broken data)
+  77  blocked by policy
+  78  bad configuration (policy file, or a registry setting warden cannot read)";
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Use only cached registry data; fail naming anything that is not cached.
+    #[arg(long, global = true)]
+    pub offline: bool,
+
+    /// Where registry responses are cached [default: the platform cache
+    /// directory, under `warden`].
+    #[arg(long, global = true, env = "WARDEN_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Do not read or write the cache.
+    #[arg(long, global = true, conflicts_with = "offline")]
+    pub no_cache: bool,
+
+    /// Seconds to wait for one registry response.
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+
+    /// Requests to the registries at once.
+    #[arg(long, global = true, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Show what warden is doing (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what the registry publishes about a package: every version with
+    /// its publish time, publisher, provenance or Trusted Publisher, and
+    /// whether installing it runs code.
+    ///
+    /// The registry is the one npm or pip would use, read from their own
+    /// configuration (`.npmrc`, `npm_config_*`, pip's config files and
+    /// `PIP_*`), or given with `--registry` / `--index-url`.
+    #[command(
+        after_help = "Examples:\n  warden inspect npm:express\n  warden inspect npm:@types/node@20.0.0\n  warden inspect pypi:requests==2.32.3 --format json"
+    )]
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// `npm:<name>[@<version or tag>]` or `pypi:<name>[==<version>]`.
+    #[arg(value_name = "PACKAGE")]
+    pub package: String,
+
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// The npm registry to ask, instead of npm's configured one.
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+
+    /// The Python index to ask, instead of pip's configured one.
+    #[arg(long, short = 'i', value_name = "URL")]
+    pub index_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}

@@ -1,0 +1,60 @@
+//! What every command needs: the environment, the HTTP client, and the
+//! registries npm and pip are configured for.
+
+use std::time::Duration;
+
+use warden_registry::{
+    Environment, HttpClient, HttpOptions, IndexArgs, NpmClient, NpmConfig, PipConfig, PypiClient,
+    http::default_cache_dir,
+};
+
+use crate::cli::GlobalArgs;
+use crate::exit::Failure;
+
+pub struct Context {
+    pub env: Environment,
+    pub http: HttpClient,
+}
+
+impl Context {
+    pub fn new(global: &GlobalArgs) -> Result<Self, Failure> {
+        let options = HttpOptions {
+            timeout: Duration::from_secs(global.timeout.max(1)),
+            max_concurrency: global.concurrency.max(1),
+            offline: global.offline,
+            cache_dir: if global.no_cache {
+                None
+            } else {
+                global.cache_dir.clone().or_else(default_cache_dir)
+            },
+            ..HttpOptions::default()
+        };
+        Ok(Self {
+            env: Environment::from_process(),
+            http: HttpClient::new(options)?,
+        })
+    }
+
+    /// The program to ask for npm's defaults: `WARDEN_NPM` or `npm`.
+    fn npm_program(&self) -> String {
+        self.env.var("WARDEN_NPM").unwrap_or("npm").to_owned()
+    }
+
+    /// The interpreter to ask for pip's defaults: `WARDEN_PYTHON` or `python3`.
+    fn python_program(&self) -> String {
+        self.env
+            .var("WARDEN_PYTHON")
+            .unwrap_or("python3")
+            .to_owned()
+    }
+
+    pub fn npm(&self, cli: &[(String, String)]) -> Result<NpmClient, Failure> {
+        let config = NpmConfig::discover(&self.env, cli, &self.npm_program())?;
+        Ok(NpmClient::new(self.http.clone(), config))
+    }
+
+    pub fn pypi(&self, command: &str, args: &IndexArgs) -> Result<PypiClient, Failure> {
+        let config = PipConfig::discover(&self.env, command, args, &self.python_program())?;
+        Ok(PypiClient::new(self.http.clone(), config))
+    }
+}

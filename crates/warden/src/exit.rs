@@ -1,0 +1,72 @@
+//! Exit codes, as documented in the README and `warden --help`.
+
+use std::process::ExitCode;
+
+pub const OK: u8 = 0;
+pub const USAGE: u8 = 64;
+pub const UNAVAILABLE: u8 = 69;
+// Returned once policy decides (`warden scan`, `warden npm`, `warden pip`).
+#[allow(dead_code)]
+pub const BLOCKED: u8 = 77;
+pub const CONFIG: u8 = 78;
+
+/// An error that ends the run with a given exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code)
+    }
+}
+
+impl From<warden_registry::Error> for Failure {
+    fn from(e: warden_registry::Error) -> Self {
+        use warden_registry::Error as E;
+        let code = match &e {
+            E::Config { .. } => CONFIG,
+            _ => UNAVAILABLE,
+        };
+        Self {
+            code,
+            hint: e.hint().map(str::to_owned),
+            message: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_are_distinct() {
+        let mut codes = [
+            super::OK,
+            super::USAGE,
+            super::UNAVAILABLE,
+            super::BLOCKED,
+            super::CONFIG,
+        ];
+        codes.sort_unstable();
+        let before = codes.len();
+        let mut dedup = codes.to_vec();
+        dedup.dedup();
+        assert_eq!(before, dedup.len());
+    }
+}
