@@ -113,6 +113,8 @@ struct CacheMeta {
 
 enum Attempt {
     Done(Response),
+    /// The cached copy is current (a 304).
+    NotModified,
     /// Worth trying again.
     Transient(Error),
     Fatal(Error),
@@ -173,11 +175,26 @@ impl HttpClient {
             .await
             .map_err(|e| Error::Client(e.to_string()))?;
         let mut attempt = 0;
+        let mut cached = cached;
         loop {
             match self
                 .attempt(package, url, accept, auth, cached.as_ref())
                 .await
             {
+                Attempt::NotModified => {
+                    // `attempt` answers this only when there is a cached
+                    // copy. It is moved out, not copied: a large document
+                    // is held once.
+                    if let Some((meta, body)) = cached.take() {
+                        return Ok(Response {
+                            body,
+                            origin: Origin::Revalidated,
+                            content_type: meta.content_type,
+                            etag: None,
+                            last_modified: None,
+                        });
+                    }
+                }
                 Attempt::Done(response) => {
                     if response.origin == Origin::Network {
                         self.write_cache(&key, url, accept, &response)?;
@@ -250,17 +267,9 @@ impl HttpClient {
             Err(e) => return Attempt::Transient(self.transport_error(package, url, &e)),
         };
         let status = response.status();
-        if status == StatusCode::NOT_MODIFIED {
-            if let Some((meta, body)) = cached {
-                self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
-                return Attempt::Done(Response {
-                    body: body.clone(),
-                    origin: Origin::Revalidated,
-                    content_type: meta.content_type.clone(),
-                    etag: None,
-                    last_modified: None,
-                });
-            }
+        if status == StatusCode::NOT_MODIFIED && cached.is_some() {
+            self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+            return Attempt::NotModified;
         }
         if status == StatusCode::NOT_FOUND {
             return Attempt::Fatal(Error::NotFound {

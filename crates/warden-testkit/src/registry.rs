@@ -120,6 +120,49 @@ impl TestRegistry {
         self.serve_simple_root();
     }
 
+    /// Serves a generated package document of about `megabytes` MB under
+    /// `/npm/<name>`: many versions, each with the fields a real document
+    /// carries (a long per-version readme as old packages have). For
+    /// measuring how warden copes with very large documents.
+    pub fn serve_large_packument(&self, name: &str, megabytes: usize) -> usize {
+        let base = self.base_url();
+        let readme = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(160);
+        let mut versions = serde_json::Map::new();
+        let mut time = serde_json::Map::new();
+        let mut size = 0;
+        let mut i = 0usize;
+        while size < megabytes * 1024 * 1024 {
+            let version = format!("{}.{}.{}", i / 1000, (i / 10) % 100, i % 10);
+            let manifest = json!({
+                "name": name, "version": version, "description": "a large package document",
+                "readme": readme, "license": "MIT",
+                "scripts": {"test": "node test.js", "build": "tsc -p ."},
+                "dependencies": {"dep-a": "^1.0.0", "dep-b": "~2.3.0", "dep-c": ">=3 <5"},
+                "devDependencies": {"typescript": "^5.0.0", "mocha": "^10.0.0"},
+                "_npmUser": {"name": "alice", "email": "alice@example.org"},
+                "maintainers": [{"name": "alice", "email": "alice@example.org"}],
+                "dist": {"tarball": format!("{base}/npm/{name}/-/{name}-{version}.tgz"),
+                         "integrity": format!("sha512-{}", "A".repeat(86)), "shasum": "0".repeat(40),
+                         "fileCount": 12, "unpackedSize": 40960},
+                "_id": format!("{name}@{version}"),
+            });
+            size += serde_json::to_vec(&manifest).map(|v| v.len()).unwrap_or(0);
+            time.insert(
+                version.clone(),
+                json!(self.published((10000 - i % 10000) as f64).to_string()),
+            );
+            versions.insert(version, manifest);
+            i += 1;
+        }
+        let latest = versions.keys().next_back().cloned();
+        let doc = json!({"name": name, "dist-tags": {"latest": latest}, "versions": versions, "time": time,
+                         "maintainers": [{"name": "alice"}]});
+        let body = serde_json::to_vec(&doc).expect("serialising JSON");
+        let len = body.len();
+        self.serve_raw(&format!("/npm/{name}"), "application/json", body);
+        len
+    }
+
     fn published(&self, age_hours: f64) -> Timestamp {
         let age = SignedDuration::from_secs_f64(age_hours * 3600.0);
         self.now.checked_sub(age).unwrap_or(self.now)

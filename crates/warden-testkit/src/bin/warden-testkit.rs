@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run -p warden-testkit -- serve realism
+//! cargo run -p warden-testkit -- serve large:huge-doc:30
 //! ```
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -12,11 +13,26 @@ use std::io::Write;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(("serve", names)) = args.split_first().map(|(c, rest)| (c.as_str(), rest)) else {
-        eprintln!("usage: warden-testkit serve <scenario>...   (names under testdata/scenarios)");
+        eprintln!(
+            "usage: warden-testkit serve <scenario | large:<name>:<MB>>...   (scenarios under testdata/scenarios)"
+        );
         std::process::exit(64);
     };
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let registry = warden_testkit::TestRegistry::with_scenarios(&names);
+    // `large:<name>:<MB>` serves a generated document of that size.
+    let (large, scenarios): (Vec<&str>, Vec<&str>) =
+        names.iter().partition(|n| n.starts_with("large:"));
+    let registry = warden_testkit::TestRegistry::with_scenarios(&scenarios);
+    for spec in large {
+        let mut parts = spec.split(':').skip(1);
+        let (Some(name), Some(mb)) = (parts.next(), parts.next().and_then(|m| m.parse().ok()))
+        else {
+            eprintln!("write `large:<name>:<megabytes>`");
+            std::process::exit(64);
+        };
+        let bytes = registry.serve_large_packument(name, mb);
+        println!("serving npm:{name}, a {bytes}-byte document");
+    }
     println!("npm registry: {}", registry.npm_url());
     println!("index-url:    {}", registry.simple_url());
     let _ = std::io::stdout().flush();
