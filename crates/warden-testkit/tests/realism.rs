@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use warden_testkit::{Output, Sandbox, TestRegistry};
+use warden_testkit::{Fault, Output, Sandbox, TestRegistry};
 
 #[test]
 fn real_npm_installs_and_runs_postinstall() {
@@ -134,4 +134,34 @@ fn raw_get(url: &str, accept: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+#[test]
+fn real_npm_refuses_a_tarball_that_does_not_match_its_integrity() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    registry.fault("/npm/benign-lib/-/", Fault::Corrupt, None);
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.project().join("package.json"),
+        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
+    )
+    .unwrap();
+    let out = Output::of(
+        sandbox
+            .command("npm")
+            .args(["install", "benign-lib", "--fetch-retries", "0", "--registry"])
+            .arg(registry.npm_url()),
+    );
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.stderr.contains("EINTEGRITY") || out.stderr.contains("integrity"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !sandbox
+            .project()
+            .join("node_modules/benign-lib/index.js")
+            .exists()
+    );
 }
