@@ -149,7 +149,13 @@ fn real_npm_refuses_a_tarball_that_does_not_match_its_integrity() {
     let out = Output::of(
         sandbox
             .command("npm")
-            .args(["install", "benign-lib", "--fetch-retries", "0", "--registry"])
+            .args([
+                "install",
+                "benign-lib",
+                "--fetch-retries",
+                "0",
+                "--registry",
+            ])
             .arg(registry.npm_url()),
     );
     assert_ne!(out.code, Some(0));

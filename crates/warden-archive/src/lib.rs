@@ -1,0 +1,11 @@
+//! Reading npm tarballs, sdists and wheels safely, and finding their
+//! install surface: everything that runs at install time or at interpreter
+//! start.
+
+mod error;
+pub mod integrity;
+pub mod read;
+
+pub use error::{Error, ErrorKind};
+pub use integrity::{Expected, verify};
+pub use read::{Archive, Entry, Format, Limits, detect, read};
