@@ -5,7 +5,9 @@
 mod error;
 pub mod integrity;
 pub mod read;
+pub mod surface;
 
 pub use error::{Error, ErrorKind};
 pub use integrity::{Expected, verify};
 pub use read::{Archive, Entry, Format, Limits, detect, read};
+pub use surface::{ArtifactKind, Item, Runs, Surface, SurfaceText, surface};

