@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod inspect;
+mod scan;
 
 use std::process::Command;
 

@@ -714,14 +714,16 @@ fn pth(path: &str, entry: &Entry, s: &mut Surface) {
                     Runs::Startup,
                 )
             });
-            s.texts.push(SurfaceText {
-                path: format!("{path}:{}", i + 1),
-                runs: Runs::Startup,
-                text: line.to_owned(),
-            });
         }
     }
-    if code_lines == 0 {
+    if code_lines > 0 {
+        // The whole file, so findings carry the real line numbers.
+        s.texts.push(SurfaceText {
+            path: path.to_owned(),
+            runs: Runs::Startup,
+            text: text.to_owned(),
+        });
+    } else {
         s.items.push(item(
             "pth-path",
             path,

@@ -6,13 +6,55 @@
 //! not match, run as tests. All patterns are compiled once into one
 //! `RegexSet`, so a file is scanned once whatever the number of rules.
 
+mod surface_findings;
+
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use warden_archive::surface::excerpt;
-use warden_archive::{ArtifactKind, Runs, Surface};
+use warden_archive::{ArtifactKind, Expected, Limits, Runs, Surface};
+
+pub use surface_findings::{SURFACE_CODES, surface_findings};
+
+/// An artifact read and judged: its install surface and every finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub surface: Surface,
+    pub findings: Vec<Finding>,
+}
+
+impl Analysis {
+    /// The highest level among the findings (`allow` when there are none).
+    pub fn level(&self) -> Level {
+        self.findings
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Allow)
+    }
+}
+
+/// Verifies `bytes` against `expected` (when given), reads the archive, and
+/// applies the built-in rules to its install surface.
+pub fn analyze(
+    artifact: &str,
+    bytes: &[u8],
+    expected: Option<&Expected>,
+    hint: Option<ArtifactKind>,
+    limits: &Limits,
+) -> Result<Analysis, warden_archive::Error> {
+    if let Some(expected) = expected {
+        warden_archive::verify(artifact, bytes, expected)?;
+    }
+    let archive = warden_archive::read(artifact, bytes, limits)?;
+    let surface = warden_archive::surface(&archive, hint);
+    let mut findings = surface_findings(&surface);
+    findings.extend(RuleSet::builtin().check(&surface));
+    findings.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.file.cmp(&b.file)));
+    Ok(Analysis { surface, findings })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -417,5 +459,36 @@ mod tests {
             ),
             Err(Error::DuplicateId(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod docs {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented_once() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/findings.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let mut codes: Vec<String> = RuleSet::builtin()
+            .rules()
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        codes.extend(SURFACE_CODES.iter().map(|c| (*c).to_owned()));
+        let unique: std::collections::BTreeSet<&String> = codes.iter().collect();
+        assert_eq!(
+            unique.len(),
+            codes.len(),
+            "codes are unique across rules and surface findings"
+        );
+        for code in &codes {
+            let heading = format!("### `{code}`");
+            assert_eq!(
+                doc.matches(&heading).count(),
+                1,
+                "docs/findings.md needs one `{heading}`"
+            );
+        }
     }
 }

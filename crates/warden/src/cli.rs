@@ -63,6 +63,53 @@ pub enum Command {
         after_help = "Examples:\n  warden inspect npm:express\n  warden inspect npm:@types/node@20.0.0\n  warden inspect pypi:requests==2.32.3 --format json"
     )]
     Inspect(InspectArgs),
+
+    /// Read local archives (npm `.tgz`, sdists, wheels) and show their
+    /// install surface and the findings of the content rules.
+    ///
+    /// The format is recognised from the bytes, not the file name. Exits 77
+    /// when a `deny` finding fires, 69 when an archive could not be read.
+    Scan(ScanArgs),
+
+    /// Show what changed in the install surface between two versions:
+    /// scripts added, changed or removed, new surface files, a diff of the
+    /// changed ones, and dependencies added and removed.
+    #[command(
+        after_help = "Examples:\n  warden diff npm:left-pad 1.2.0 1.3.0\n  warden diff pypi:requests 2.31.0 2.32.3"
+    )]
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Archives to read.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// `npm:<name>` or `pypi:<name>`.
+    #[arg(value_name = "PACKAGE")]
+    pub package: String,
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    #[arg(value_name = "TO")]
+    pub to: String,
+
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// The npm registry to ask, instead of npm's configured one.
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+
+    /// The Python index to ask, instead of pip's configured one.
+    #[arg(long, short = 'i', value_name = "URL")]
+    pub index_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,6 @@ use std::process::ExitCode;
 pub const OK: u8 = 0;
 pub const USAGE: u8 = 64;
 pub const UNAVAILABLE: u8 = 69;
-// Returned once policy decides (`warden scan`, `warden npm`, `warden pip`).
-#[allow(dead_code)]
 pub const BLOCKED: u8 = 77;
 pub const CONFIG: u8 = 78;
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use warden_registry::npm::{Packument, Person, VersionManifest};
 use warden_registry::pypi::{DistFile, DistKind, Provenance, SimpleProject, TrustedPublisher};
 use warden_registry::{IndexArgs, RedactedUrl};
+use warden_rules::Analysis;
 
 use crate::cli::{Format, InspectArgs};
 use crate::context::Context;
@@ -71,7 +72,7 @@ impl Target {
     }
 }
 
-pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<String, Failure> {
+pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Failure> {
     let report = match Target::parse(&args.package)? {
         Target::Npm { name, version } => {
             let cli: Vec<(String, String)> = args
@@ -82,11 +83,14 @@ pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<String, Failure> {
             let client = ctx.npm(&cli)?;
             let doc = client.packument(&name).await?;
             let selected = doc.resolve(version.as_deref())?.to_owned();
-            Report::Npm(npm_report(
+            let mut report = Report::Npm(npm_report(
                 &doc,
                 client.config.registry_for(&name),
                 &selected,
-            ))
+            ));
+            let surface = crate::artifact::npm(&client, &doc, &selected).await;
+            report.set_surface(surface.map(|a| (None, a)));
+            report
         }
         Target::Pypi { name, version } => {
             let index_args = IndexArgs {
@@ -121,23 +125,62 @@ pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<String, Failure> {
             };
             let provenance = fetch_provenance(&client, &name, &project, &selected).await?;
             let json_api = client.json_api(&index, &name).await?;
-            Report::Pypi(pypi_report(
+            let mut report = Report::Pypi(pypi_report(
                 &project,
                 &index,
                 &selected,
                 &provenance,
                 json_api.is_some(),
-            ))
+            ));
+            let surface = crate::artifact::pypi(&client, &project, &selected).await;
+            report.set_surface(surface.map(|(f, a)| (Some(f), a)));
+            report
         }
     };
-    Ok(match args.format {
+    let code = report.exit_code();
+    let text = match args.format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
             text.push('\n');
             text
         }
         Format::Human => report.human(),
-    })
+    };
+    Ok((text, code))
+}
+
+/// The install surface of the version shown: read, or why it could not be.
+#[derive(Serialize, Default)]
+struct SurfaceReport {
+    /// The file read (Python: which of the version's files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<Analysis>,
+    /// Set when the archive could not be fetched or read: the surface is
+    /// unknown, not clean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl SurfaceReport {
+    fn human(&self, out: &mut String) {
+        match (&self.analysis, &self.error) {
+            (Some(a), _) => {
+                if let Some(f) = &self.file {
+                    let _ = writeln!(out, "  read {f}");
+                }
+                crate::scan::describe(out, a);
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(
+                    out,
+                    "  install surface: unknown, the archive could not be read: {e}"
+                );
+            }
+            (None, None) => {}
+        }
+    }
 }
 
 /// Provenance per file URL: every file of the selected version, and one
@@ -221,6 +264,7 @@ struct NpmReport {
     created: Option<Timestamp>,
     selected: String,
     versions: Vec<NpmVersionReport>,
+    install_surface: SurfaceReport,
 }
 
 #[derive(Serialize)]
@@ -307,6 +351,7 @@ fn npm_report(doc: &Packument, registry: &RedactedUrl, selected: &str) -> NpmRep
         created: doc.created,
         selected: selected.to_owned(),
         versions,
+        install_surface: SurfaceReport::default(),
     }
 }
 
@@ -322,6 +367,7 @@ struct PypiReport {
     json_api: bool,
     selected: String,
     versions: Vec<PypiVersionReport>,
+    install_surface: SurfaceReport,
 }
 
 #[derive(Serialize)]
@@ -430,6 +476,7 @@ fn pypi_report(
         json_api,
         selected: selected.to_owned(),
         versions,
+        install_surface: SurfaceReport::default(),
     }
 }
 
@@ -485,6 +532,38 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 impl Report {
+    fn set_surface(&mut self, result: Result<(Option<String>, Analysis), Failure>) {
+        let surface = match result {
+            Ok((file, analysis)) => SurfaceReport {
+                file,
+                analysis: Some(analysis),
+                error: None,
+            },
+            Err(f) => SurfaceReport {
+                file: None,
+                analysis: None,
+                error: Some(f.message),
+            },
+        };
+        match self {
+            Self::Npm(r) => r.install_surface = surface,
+            Self::Pypi(r) => r.install_surface = surface,
+        }
+    }
+
+    /// 69 when the archive of the version shown could not be checked.
+    fn exit_code(&self) -> u8 {
+        let surface = match self {
+            Self::Npm(r) => &r.install_surface,
+            Self::Pypi(r) => &r.install_surface,
+        };
+        if surface.error.is_some() {
+            crate::exit::UNAVAILABLE
+        } else {
+            crate::exit::OK
+        }
+    }
+
     fn human(&self) -> String {
         match self {
             Self::Npm(r) => r.human(),
@@ -615,6 +694,7 @@ impl NpmReport {
                 },
             );
         }
+        self.install_surface.human(&mut out);
         out
     }
 }
@@ -693,6 +773,7 @@ impl PypiReport {
             }
             let _ = writeln!(out, "  {}", v.install_time.reason);
         }
+        self.install_surface.human(&mut out);
         out
     }
 }

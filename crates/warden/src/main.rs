@@ -2,10 +2,13 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod artifact;
 mod cli;
 mod context;
+mod diff;
 mod exit;
 mod inspect;
+mod scan;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -42,20 +45,28 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(&cli)) {
-        Ok(output) => {
+        Ok((output, code)) => {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(output.as_bytes());
             let _ = stdout.flush();
-            ExitCode::SUCCESS
+            ExitCode::from(code)
         }
         Err(failure) => report(&failure),
     }
 }
 
-async fn run(cli: &Cli) -> Result<String, Failure> {
-    let ctx = context::Context::new(&cli.global)?;
+/// Runs the command: its output and exit code, or a failure.
+async fn run(cli: &Cli) -> Result<(String, u8), Failure> {
     match &cli.command {
-        Command::Inspect(args) => inspect::run(&ctx, args).await,
+        Command::Scan(args) => Ok(scan::run(args)),
+        Command::Inspect(args) => {
+            let ctx = context::Context::new(&cli.global)?;
+            inspect::run(&ctx, args).await
+        }
+        Command::Diff(args) => {
+            let ctx = context::Context::new(&cli.global)?;
+            diff::run(&ctx, args).await.map(|o| (o, exit::OK))
+        }
     }
 }
 

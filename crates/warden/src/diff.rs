@@ -1,0 +1,251 @@
+//! `warden diff`: how the install surface changed between two versions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use warden_archive::Item;
+use warden_registry::IndexArgs;
+use warden_rules::{Analysis, Finding};
+
+use crate::cli::{DiffArgs, Format};
+use crate::context::Context;
+use crate::exit::{Failure, USAGE};
+use crate::inspect::Target;
+
+#[derive(Serialize, Default)]
+struct Changes<T> {
+    added: BTreeMap<String, T>,
+    removed: BTreeMap<String, T>,
+    changed: BTreeMap<String, (T, T)>,
+}
+
+fn compare<T: Clone + PartialEq>(
+    from: &BTreeMap<String, T>,
+    to: &BTreeMap<String, T>,
+) -> Changes<T> {
+    let mut c = Changes {
+        added: BTreeMap::new(),
+        removed: BTreeMap::new(),
+        changed: BTreeMap::new(),
+    };
+    for (k, v) in to {
+        match from.get(k) {
+            None => {
+                c.added.insert(k.clone(), v.clone());
+            }
+            Some(old) if old != v => {
+                c.changed.insert(k.clone(), (old.clone(), v.clone()));
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, v) in from {
+        if !to.contains_key(k) {
+            c.removed.insert(k.clone(), v.clone());
+        }
+    }
+    c
+}
+
+#[derive(Serialize)]
+struct FileDiff {
+    path: String,
+    diff: String,
+}
+
+#[derive(Serialize)]
+struct DiffReport {
+    package: String,
+    from: String,
+    to: String,
+    scripts: Changes<String>,
+    surface_added: Vec<Item>,
+    surface_removed: Vec<Item>,
+    changed_files: Vec<FileDiff>,
+    dependencies: Changes<String>,
+    /// Findings of `to` that `from` did not have.
+    new_findings: Vec<Finding>,
+}
+
+pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<String, Failure> {
+    let (package, from, to) = match Target::parse(&args.package)? {
+        Target::Npm {
+            name,
+            version: None,
+        } => {
+            let cli: Vec<(String, String)> = args
+                .registry
+                .iter()
+                .map(|r| ("registry".to_owned(), r.clone()))
+                .collect();
+            let client = ctx.npm(&cli)?;
+            let doc = client.packument(&name).await?;
+            let from_v = doc.resolve(Some(&args.from))?.to_owned();
+            let to_v = doc.resolve(Some(&args.to))?.to_owned();
+            let (a, b) = tokio::try_join!(
+                crate::artifact::npm(&client, &doc, &from_v),
+                crate::artifact::npm(&client, &doc, &to_v)
+            )?;
+            (format!("npm:{name}"), (from_v, a), (to_v, b))
+        }
+        Target::Pypi {
+            name,
+            version: None,
+        } => {
+            let index_args = IndexArgs {
+                index_url: args.index_url.clone(),
+                ..IndexArgs::default()
+            };
+            let client = ctx.pypi("install", &index_args)?;
+            let index = client.config.index_url.clone().ok_or_else(|| {
+                Failure::new(
+                    USAGE,
+                    "pip is configured with `--no-index`: there is no index to ask",
+                )
+            })?;
+            let project = client.project(&index, &name).await?;
+            let ((fa, a), (fb, b)) = tokio::try_join!(
+                crate::artifact::pypi(&client, &project, &args.from),
+                crate::artifact::pypi(&client, &project, &args.to)
+            )?;
+            (
+                format!("pypi:{name}"),
+                (format!("{} ({fa})", args.from), a),
+                (format!("{} ({fb})", args.to), b),
+            )
+        }
+        _ => {
+            return Err(Failure::new(
+                USAGE,
+                "give the package without a version, then the two versions",
+            )
+            .with_hint("warden diff npm:left-pad 1.2.0 1.3.0"));
+        }
+    };
+    let report = diff(package, from, to);
+    Ok(match args.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Human => human(&report),
+    })
+}
+
+fn item_key(i: &Item) -> (String, String, String) {
+    (i.kind.to_owned(), i.file.clone(), i.detail.clone())
+}
+
+fn diff(package: String, (from, a): (String, Analysis), (to, b): (String, Analysis)) -> DiffReport {
+    let old_items: BTreeSet<_> = a.surface.items.iter().map(item_key).collect();
+    let new_items: BTreeSet<_> = b.surface.items.iter().map(item_key).collect();
+    let surface_added = b
+        .surface
+        .items
+        .iter()
+        .filter(|i| !old_items.contains(&item_key(i)))
+        .cloned()
+        .collect();
+    let surface_removed = a
+        .surface
+        .items
+        .iter()
+        .filter(|i| !new_items.contains(&item_key(i)))
+        .cloned()
+        .collect();
+    let old_texts: BTreeMap<&str, &str> = a
+        .surface
+        .texts
+        .iter()
+        .map(|t| (t.path.as_str(), t.text.as_str()))
+        .collect();
+    let mut changed_files = Vec::new();
+    for t in &b.surface.texts {
+        let old = old_texts.get(t.path.as_str()).copied().unwrap_or("");
+        if old != t.text {
+            let diff = similar::TextDiff::from_lines(old, t.text.as_str())
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{from}/{}", t.path), &format!("{to}/{}", t.path))
+                .to_string();
+            changed_files.push(FileDiff {
+                path: t.path.clone(),
+                diff,
+            });
+        }
+    }
+    let old_findings: BTreeSet<(String, String)> = a
+        .findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.file.clone()))
+        .collect();
+    DiffReport {
+        scripts: compare(&a.surface.scripts, &b.surface.scripts),
+        dependencies: compare(&a.surface.dependencies, &b.surface.dependencies),
+        new_findings: b
+            .findings
+            .iter()
+            .filter(|f| !old_findings.contains(&(f.rule.clone(), f.file.clone())))
+            .cloned()
+            .collect(),
+        package,
+        from,
+        to,
+        surface_added,
+        surface_removed,
+        changed_files,
+    }
+}
+
+fn human(r: &DiffReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {} -> {}\n", r.package, r.from, r.to);
+    let section = |out: &mut String, title: &str, c: &Changes<String>| {
+        if c.added.is_empty() && c.removed.is_empty() && c.changed.is_empty() {
+            let _ = writeln!(out, "{title}: unchanged");
+            return;
+        }
+        let _ = writeln!(out, "{title}:");
+        for (k, v) in &c.added {
+            let _ = writeln!(out, "  + {k}  {v}");
+        }
+        for (k, v) in &c.removed {
+            let _ = writeln!(out, "  - {k}  {v}");
+        }
+        for (k, (a, b)) in &c.changed {
+            let _ = writeln!(out, "  ~ {k}  {a}  ->  {b}");
+        }
+    };
+    section(&mut out, "install scripts", &r.scripts);
+    section(&mut out, "dependencies", &r.dependencies);
+    if r.surface_added.is_empty() && r.surface_removed.is_empty() {
+        let _ = writeln!(out, "install surface: unchanged");
+    } else {
+        let _ = writeln!(out, "install surface:");
+        for i in &r.surface_added {
+            let _ = writeln!(out, "  + {} {}  {}", i.kind, i.file, i.detail);
+        }
+        for i in &r.surface_removed {
+            let _ = writeln!(out, "  - {} {}  {}", i.kind, i.file, i.detail);
+        }
+    }
+    for f in &r.changed_files {
+        let _ = writeln!(out, "\n{}", f.diff.trim_end());
+    }
+    if !r.new_findings.is_empty() {
+        let _ = writeln!(out, "\nnew findings in {}:", r.to);
+        for f in &r.new_findings {
+            let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<5} {}  {}{line}: {}",
+                f.level.as_str(),
+                f.rule,
+                f.file,
+                f.excerpt
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,2 @@
+// Test fixture: never compiled by the tests.
+int answer() { return 42; }

@@ -1,0 +1,2 @@
+def main():
+    print("not the real pip")
