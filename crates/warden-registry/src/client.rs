@@ -36,6 +36,66 @@ impl NpmClient {
         Packument::from_slice(name, &url, &response.body)
     }
 
+    /// The registry's advisories for `name` that cover any of `versions`;
+    /// `None` when the registry offers no advisory data (mirrors often do
+    /// not), which is unknown, not clean.
+    pub async fn advisories(
+        &self,
+        name: &str,
+        versions: &[String],
+    ) -> Result<Option<Vec<npm::Advisory>>, Error> {
+        let registry = self.config.registry_for(name);
+        let url = registry
+            .join("-/npm/v1/security/advisories/bulk")
+            .map_err(|e| Error::Client(e.to_string()))?;
+        let auth = self.config.credentials_for(url.expose());
+        let body = serde_json::json!({ name: versions });
+        let response = match self
+            .http
+            .post_json(&format!("npm:{name}"), &url, &body, auth.as_ref())
+            .await
+        {
+            Ok(r) => r,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let doc: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(&response).map_err(|e| Error::Malformed {
+                package: format!("npm:{name}"),
+                url: url.clone(),
+                what: "advisory document",
+                message: e.to_string(),
+            })?;
+        Ok(Some(
+            doc.get(name)
+                .and_then(|v| v.as_array())
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|a| serde_json::from_value(a.clone()).ok())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// The repository and workflow a version's provenance names, from its
+    /// attestations URL. `None` when there is none or it cannot be read.
+    pub async fn attested_source(
+        &self,
+        name: &str,
+        attestations_url: &str,
+    ) -> Result<Option<npm::AttestedSource>, Error> {
+        let Ok(url) = RedactedUrl::parse(attestations_url) else {
+            return Ok(None);
+        };
+        match self.get(name, &url, "application/json").await {
+            Ok(r) => Ok(npm::attested_source(&r.body)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// GETs `url` with the credentials npm would send to it.
     pub async fn get(
         &self,
@@ -89,6 +149,32 @@ impl PypiClient {
         let Some(url) = pypi::json_api_url(index, name) else {
             return Ok(None);
         };
+        match self
+            .http
+            .get(&format!("pypi:{name}"), &url, "application/json", None)
+            .await
+        {
+            Ok(r) => JsonProject::from_slice(name, &url, &r.body).map(Some),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// PyPI's JSON API document for one version (its `vulnerabilities` are
+    /// that version's), or `None` where the index has no JSON API.
+    pub async fn version_json(
+        &self,
+        index: &RedactedUrl,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<JsonProject>, Error> {
+        let Some(project_url) = pypi::json_api_url(index, name) else {
+            return Ok(None);
+        };
+        let Ok(url) = project_url.join(&format!("{version}/json")) else {
+            return Ok(None);
+        };
+        // `.../pypi/<name>/json` joined with `1.0/json` gives `.../pypi/<name>/1.0/json`.
         match self
             .http
             .get(&format!("pypi:{name}"), &url, "application/json", None)

@@ -214,6 +214,66 @@ impl HttpClient {
         }
     }
 
+    /// POSTs a JSON body (for query endpoints such as npm's bulk
+    /// advisories); never cached, retried like a GET.
+    pub async fn post_json(
+        &self,
+        package: &str,
+        url: &RedactedUrl,
+        body: &serde_json::Value,
+        auth: Option<&Credentials>,
+    ) -> Result<Vec<u8>, Error> {
+        if self.options.offline {
+            return Err(Error::NotCached {
+                package: package.to_owned(),
+                url: url.clone(),
+            });
+        }
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Client(e.to_string()))?;
+        let mut attempt = 0;
+        loop {
+            let request = with_auth(
+                self.client.post(url.without_credentials()).json(body),
+                url,
+                auth,
+            );
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = match request.send().await {
+                Err(e) => Err((true, self.transport_error(package, url, &e))),
+                Ok(r) if r.status() == StatusCode::NOT_FOUND => Err((
+                    false,
+                    Error::NotFound {
+                        package: package.to_owned(),
+                        url: url.clone(),
+                    },
+                )),
+                Ok(r) if !r.status().is_success() => Err((
+                    r.status().is_server_error(),
+                    Error::Status {
+                        package: package.to_owned(),
+                        url: url.clone(),
+                        status: r.status().as_u16(),
+                    },
+                )),
+                Ok(r) => self.read_body(package, url, r).await.map_err(|e| (true, e)),
+            };
+            match outcome {
+                Ok(body) => return Ok(body),
+                Err((true, e)) if attempt < self.options.retries => {
+                    tracing::debug!("retrying POST `{url}` after: {e}");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(self.options.backoff * 2u32.saturating_pow(attempt)).await;
+                    attempt += 1;
+                }
+                Err((_, e)) => return Err(e),
+            }
+        }
+    }
+
     async fn attempt(
         &self,
         package: &str,
@@ -242,23 +302,11 @@ impl HttpClient {
                 headers.insert(header::IF_MODIFIED_SINCE, v);
             }
         }
-        let mut request = self.client.get(url.without_credentials()).headers(headers);
-        let embedded = url
-            .credentials()
-            .map(|(user, password)| Credentials::Basic { user, password });
-        match auth.or(embedded.as_ref()) {
-            Some(Credentials::Bearer(token)) => request = request.bearer_auth(token),
-            Some(Credentials::Basic { user, password }) => {
-                request = request.basic_auth(user, password.as_ref())
-            }
-            Some(Credentials::BasicEncoded(encoded)) => {
-                if let Ok(mut v) = HeaderValue::from_str(&format!("Basic {encoded}")) {
-                    v.set_sensitive(true);
-                    request = request.header(header::AUTHORIZATION, v);
-                }
-            }
-            None => {}
-        }
+        let request = with_auth(
+            self.client.get(url.without_credentials()).headers(headers),
+            url,
+            auth,
+        );
 
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("GET `{url}` ({accept})");
@@ -420,6 +468,32 @@ impl HttpClient {
         write_atomic(&body_path, &response.body)?;
         write_atomic(&meta_path, &meta_bytes)
     }
+}
+
+/// Adds the credentials for a request: `auth` when given, else those
+/// embedded in the URL (sent as Basic auth, never in the URL itself).
+fn with_auth(
+    mut request: reqwest::RequestBuilder,
+    url: &RedactedUrl,
+    auth: Option<&Credentials>,
+) -> reqwest::RequestBuilder {
+    let embedded = url
+        .credentials()
+        .map(|(user, password)| Credentials::Basic { user, password });
+    match auth.or(embedded.as_ref()) {
+        Some(Credentials::Bearer(token)) => request = request.bearer_auth(token),
+        Some(Credentials::Basic { user, password }) => {
+            request = request.basic_auth(user, password.as_ref())
+        }
+        Some(Credentials::BasicEncoded(encoded)) => {
+            if let Ok(mut v) = HeaderValue::from_str(&format!("Basic {encoded}")) {
+                v.set_sensitive(true);
+                request = request.header(header::AUTHORIZATION, v);
+            }
+        }
+        None => {}
+    }
+    request
 }
 
 fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

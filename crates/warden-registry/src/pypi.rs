@@ -528,6 +528,14 @@ pub struct Role {
     pub user: Option<String>,
 }
 
+impl Vulnerability {
+    /// OSV publishes malicious packages under `MAL-` identifiers.
+    pub fn is_malware(&self) -> bool {
+        self.id.as_deref().is_some_and(|i| i.starts_with("MAL-"))
+            || self.aliases.iter().any(|a| a.starts_with("MAL-"))
+    }
+}
+
 impl JsonProject {
     pub fn from_slice(project: &str, url: &RedactedUrl, body: &[u8]) -> Result<Self, Error> {
         lenient::object(body).map_err(|message| Error::Malformed {

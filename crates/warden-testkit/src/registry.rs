@@ -35,6 +35,8 @@ pub struct TestRegistry {
     pub npm_built: BTreeMap<(String, String), BuiltNpm>,
     pub pypi_built: BTreeMap<String, Vec<BuiltFile>>,
     pypi_projects: Vec<String>,
+    /// npm package -> advisories, served by the bulk advisory endpoint.
+    advisories: serde_json::Map<String, Value>,
 }
 
 const SIMPLE_JSON: &str = "application/vnd.pypi.simple.v1+json";
@@ -48,6 +50,7 @@ impl TestRegistry {
             npm_built: BTreeMap::new(),
             pypi_built: BTreeMap::new(),
             pypi_projects: Vec::new(),
+            advisories: serde_json::Map::new(),
         }
     }
 
@@ -118,6 +121,12 @@ impl TestRegistry {
             self.add_pypi(package);
         }
         self.serve_simple_root();
+        // npm's bulk advisory endpoint is a POST; the server answers it by
+        // path with every advisory it knows, and clients read their names.
+        self.serve_json(
+            "/npm/-/npm/v1/security/advisories/bulk",
+            &Value::Object(self.advisories.clone()),
+        );
     }
 
     /// Serves a generated package document of about `megabytes` MB under
@@ -266,6 +275,22 @@ impl TestRegistry {
                 self.serve_json(&att_path, &statement);
             }
             manifest.insert("dist".into(), dist);
+            if v.malware {
+                let list = self
+                    .advisories
+                    .entry(name.clone())
+                    .or_insert_with(|| json!([]));
+                if let Value::Array(items) = list {
+                    items.push(json!({
+                        "id": 1_000_000 + items.len(),
+                        "title": format!("Malware in {name}"),
+                        "severity": "critical",
+                        "vulnerable_versions": format!("={}", v.version),
+                        "cwe": ["CWE-506"],
+                        "url": format!("{base}/advisories/{name}"),
+                    }));
+                }
+            }
             manifest.insert("_id".into(), json!(format!("{name}@{}", v.version)));
             versions.insert(v.version.clone(), Value::Object(manifest));
             time.insert(
@@ -432,6 +457,17 @@ impl TestRegistry {
                         sha256,
                         bytes: Arc::new(bytes),
                     });
+            }
+            let vulnerabilities = if v.malware {
+                json!([{"id": format!("MAL-2026-{}", 1000 + releases.len()), "aliases": [], "fixed_in": [], "withdrawn": null}])
+            } else {
+                json!([])
+            };
+            if package.json_api {
+                self.serve_json(
+                    &format!("/pypi/{norm}/{}/json", v.version),
+                    &json!({"info": {"name": package.name, "version": v.version}, "urls": release_files, "vulnerabilities": vulnerabilities}),
+                );
             }
             releases.insert(v.version.clone(), Value::Array(release_files));
         }

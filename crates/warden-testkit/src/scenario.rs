@@ -75,6 +75,9 @@ pub struct NpmVersion {
     /// npm trusted publishing: the OIDC provider id (`github`).
     #[serde(default)]
     pub trusted_publisher: Option<String>,
+    /// The registry's advisory data marks this version as malware.
+    #[serde(default)]
+    pub malware: bool,
 }
 
 /// Where an attested build came from.
@@ -132,6 +135,10 @@ pub struct PypiVersion {
     pub provenance: Option<SourceRef>,
     #[serde(default)]
     pub summary: Option<String>,
+    /// The index's vulnerability data names this version as malware (an
+    /// OSV `MAL-` entry).
+    #[serde(default)]
+    pub malware: bool,
 }
 
 fn default_age() -> f64 {

@@ -1,0 +1,531 @@
+//! Judging one version against its own history.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::popular;
+use crate::timeline::{Timeline, Trust, VersionFacts};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    Allow,
+    Warn,
+    Deny,
+}
+
+/// A history finding: a stable code, a level, what happened, the evidence,
+/// and the policy entry that would allow it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub level: Level,
+    pub summary: String,
+    pub evidence: BTreeMap<&'static str, String>,
+    pub allow: String,
+}
+
+/// A check that could not be made because the registry did not say.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unknown {
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// What the checks need besides the timeline.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub now: Timestamp,
+    pub min_release_age: SignedDuration,
+    /// Content-rule findings on this version's archive (any level above allow).
+    pub content_findings: bool,
+    /// For each dependency this version adds: facts about the version it
+    /// would resolve to, when they could be fetched.
+    pub added_dependencies: BTreeMap<String, DependencyFacts>,
+}
+
+impl Context {
+    pub fn new(now: Timestamp) -> Self {
+        Self {
+            now,
+            min_release_age: SignedDuration::from_hours(48),
+            content_findings: false,
+            added_dependencies: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DependencyFacts {
+    pub version: Option<String>,
+    pub first_release: bool,
+    pub too_fresh: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Judgement {
+    pub version: String,
+    /// What it was compared with.
+    pub previous: Option<String>,
+    pub findings: Vec<Finding>,
+    pub unknown: Vec<Unknown>,
+}
+
+pub const CODES: &[&str] = &[
+    "provenance-dropped",
+    "provenance-source-changed",
+    "publisher-new",
+    "maintainer-added",
+    "install-script-added",
+    "release-too-fresh",
+    "dormant-revival",
+    "first-release",
+    "dependency-added",
+    "typosquat-suspect",
+    "known-malicious",
+    "deprecated",
+    "yanked",
+];
+
+fn days(d: SignedDuration) -> i64 {
+    d.as_secs() / 86_400
+}
+
+fn hours(d: SignedDuration) -> i64 {
+    d.as_secs() / 3600
+}
+
+/// Judges `version`. `baseline` is the version the project has now, when
+/// known; otherwise the preceding release of the same major line.
+pub fn judge(
+    timeline: &Timeline,
+    version: &str,
+    baseline: Option<&str>,
+    ctx: &Context,
+) -> Option<Judgement> {
+    let this = timeline.get(version)?;
+    let previous = baseline
+        .and_then(|b| timeline.get(b))
+        .or_else(|| timeline.previous(version));
+    let package = format!("{}:{}", timeline.ecosystem.prefix(), timeline.name);
+    let mut j = Judgement {
+        version: version.to_owned(),
+        previous: previous.map(|p| p.version.clone()),
+        findings: Vec::new(),
+        unknown: Vec::new(),
+    };
+    let allow = |code: &str| {
+        format!(
+            "[[allow]] package = \"{package}\" version = \"{version}\" findings = [\"{code}\"] reason = \"…\" expires = \"YYYY-MM-DD\""
+        )
+    };
+    let add = |j: &mut Judgement,
+               code: &'static str,
+               level: Level,
+               summary: String,
+               evidence: Vec<(&'static str, String)>| {
+        j.findings.push(Finding {
+            code,
+            level,
+            summary,
+            evidence: evidence.into_iter().collect(),
+            allow: allow(code),
+        });
+    };
+    let unknown = |j: &mut Judgement, code: &'static str, reason: &str| {
+        j.unknown.push(Unknown {
+            code,
+            reason: reason.to_owned(),
+        });
+    };
+
+    // Provenance.
+    let major = timeline.major(version);
+    let same_line: Vec<&VersionFacts> = timeline
+        .earlier(version)
+        .into_iter()
+        .filter(|v| major.is_some() && timeline.major(&v.version) == major)
+        .collect();
+    let recent: Vec<&VersionFacts> = previous
+        .into_iter()
+        .chain(same_line.iter().take(3).copied())
+        .collect();
+    let attested_before = recent.iter().find(|v| v.trust == Trust::Attested);
+    let mut dropped = false;
+    match (this.trust, attested_before) {
+        (Trust::None, Some(before)) => {
+            dropped = true;
+            add(
+                &mut j,
+                "provenance-dropped",
+                Level::Deny,
+                format!(
+                    "{version} has no provenance or trusted publishing; {} had",
+                    before.version
+                ),
+                vec![
+                    ("attested_version", before.version.clone()),
+                    ("attestation", before.attestation.join(", ")),
+                ],
+            );
+        }
+        (Trust::Unknown, Some(_)) => unknown(
+            &mut j,
+            "provenance-dropped",
+            "the registry does not say whether this version is attested",
+        ),
+        _ => {}
+    }
+    // The nearest earlier attested version that names its source.
+    let earlier_source = timeline
+        .earlier(version)
+        .into_iter()
+        .filter(|v| v.trust == Trust::Attested)
+        .find_map(|v| v.source.as_ref().map(|s| (v, s)));
+    let same_source = match (this.trust, &this.source, earlier_source) {
+        (Trust::Attested, Some(now), Some((before, was))) => {
+            if now.same_as(was) {
+                true
+            } else {
+                add(
+                    &mut j,
+                    "provenance-source-changed",
+                    Level::Deny,
+                    format!(
+                        "{version} was built from {} but {} from {}",
+                        now.repository, before.version, was.repository
+                    ),
+                    vec![
+                        ("repository", now.repository.clone()),
+                        ("workflow", now.workflow.clone().unwrap_or_default()),
+                        ("earlier_version", before.version.clone()),
+                        ("earlier_repository", was.repository.clone()),
+                        ("earlier_workflow", was.workflow.clone().unwrap_or_default()),
+                    ],
+                );
+                false
+            }
+        }
+        _ => false,
+    };
+
+    // Publisher.
+    let mut new_publisher = false;
+    let earlier_publishers = timeline.publishers_before(version);
+    match &this.publisher {
+        Some(p)
+            if !earlier_publishers.is_empty()
+                && !earlier_publishers.contains(p)
+                && !same_source =>
+        {
+            new_publisher = true;
+            add(
+                &mut j,
+                "publisher-new",
+                Level::Warn,
+                format!("published by `{p}`, who published none of the earlier versions"),
+                vec![
+                    ("publisher", p.clone()),
+                    (
+                        "earlier_publishers",
+                        earlier_publishers
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ],
+            );
+        }
+        None if timeline.ecosystem == crate::Ecosystem::Npm => unknown(
+            &mut j,
+            "publisher-new",
+            "the registry does not name who published this version",
+        ),
+        _ => {}
+    }
+
+    // Maintainers.
+    if let Some(prev) = previous {
+        match (&this.maintainers, &prev.maintainers) {
+            (Some(now), Some(was)) => {
+                let was: BTreeSet<&String> = was.iter().collect();
+                let added: Vec<String> = now.iter().filter(|m| !was.contains(m)).cloned().collect();
+                if !added.is_empty() && !same_source {
+                    add(
+                        &mut j,
+                        "maintainer-added",
+                        Level::Warn,
+                        format!(
+                            "new maintainer(s) since {}: {}",
+                            prev.version,
+                            added.join(", ")
+                        ),
+                        vec![
+                            ("added", added.join(", ")),
+                            ("previous_version", prev.version.clone()),
+                        ],
+                    );
+                }
+            }
+            _ if timeline.ecosystem == crate::Ecosystem::Npm => unknown(
+                &mut j,
+                "maintainer-added",
+                "the registry does not list maintainers per version",
+            ),
+            _ => {}
+        }
+    }
+
+    // Freshness and gaps.
+    match this.published {
+        Some(t) => {
+            let age = ctx.now.duration_since(t);
+            if age < ctx.min_release_age {
+                add(
+                    &mut j,
+                    "release-too-fresh",
+                    Level::Deny,
+                    format!(
+                        "published {}h ago, under the minimum release age of {}h",
+                        hours(age),
+                        hours(ctx.min_release_age)
+                    ),
+                    vec![
+                        ("published", t.to_string()),
+                        (
+                            "min_release_age_hours",
+                            hours(ctx.min_release_age).to_string(),
+                        ),
+                    ],
+                );
+            }
+            let last_before = timeline
+                .published_before(version)
+                .iter()
+                .filter_map(|v| v.published)
+                .max();
+            if let Some(before) = last_before {
+                let gap = t.duration_since(before);
+                if days(gap) >= 365 {
+                    add(
+                        &mut j,
+                        "dormant-revival",
+                        Level::Warn,
+                        format!("first release after {} days of silence", days(gap)),
+                        vec![
+                            ("published", t.to_string()),
+                            ("previous_release", before.to_string()),
+                        ],
+                    );
+                }
+            }
+        }
+        None => unknown(
+            &mut j,
+            "release-too-fresh",
+            "the registry does not give this version's publish time",
+        ),
+    }
+    if let Some(first) = timeline.first_published() {
+        let age = ctx.now.duration_since(first);
+        if days(age) < 30 {
+            add(
+                &mut j,
+                "first-release",
+                Level::Warn,
+                format!(
+                    "the package's first version appeared {} days ago",
+                    days(age)
+                ),
+                vec![("first_published", first.to_string())],
+            );
+        }
+    }
+
+    // Install-time execution.
+    let mut script_added = None;
+    if let Some(prev) = previous {
+        match (this.install_time, prev.install_time) {
+            (Some(true), Some(false)) => script_added = Some(prev),
+            (Some(true), None) | (None, _) => unknown(
+                &mut j,
+                "install-script-added",
+                "whether a version runs code at install is not known for both versions",
+            ),
+            _ => {}
+        }
+    }
+
+    // Name.
+    let lookalike = popular::lookalike(timeline.ecosystem, &timeline.name);
+    if let Some((target, how)) = &lookalike {
+        let runs = this.install_time == Some(true);
+        add(
+            &mut j,
+            "typosquat-suspect",
+            if runs { Level::Deny } else { Level::Warn },
+            format!("the name is a {how} away from the popular `{target}`"),
+            vec![
+                ("imitates", target.clone()),
+                ("how", (*how).to_owned()),
+                ("runs_install_code", runs.to_string()),
+            ],
+        );
+    }
+
+    if let Some(prev) = script_added {
+        let escalate = new_publisher || dropped || ctx.content_findings || lookalike.is_some();
+        add(
+            &mut j,
+            "install-script-added",
+            if escalate { Level::Deny } else { Level::Warn },
+            format!("{version} runs code at install; {} did not", prev.version),
+            vec![
+                ("scripts", this.install_detail.join("; ")),
+                ("previous_version", prev.version.clone()),
+                (
+                    "escalated_by",
+                    [
+                        (new_publisher, "publisher-new"),
+                        (dropped, "provenance-dropped"),
+                        (ctx.content_findings, "content findings"),
+                        (lookalike.is_some(), "typosquat-suspect"),
+                    ]
+                    .iter()
+                    .filter(|(b, _)| *b)
+                    .map(|(_, s)| *s)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ),
+            ],
+        );
+    }
+
+    // Dependencies.
+    if let (Some(prev), Some(now)) = (previous, &this.dependencies) {
+        if let Some(was) = &prev.dependencies {
+            for (name, spec) in now {
+                if was.contains_key(name) {
+                    continue;
+                }
+                let facts = ctx.added_dependencies.get(name);
+                let (level, why) = if is_non_registry(spec) {
+                    (Level::Deny, "it comes from a git, URL or file source")
+                } else if facts.is_some_and(|f| f.too_fresh) {
+                    (
+                        Level::Warn,
+                        "the version it resolves to is itself too fresh",
+                    )
+                } else if facts.is_some_and(|f| f.first_release) {
+                    (Level::Warn, "the package is itself a first release")
+                } else {
+                    (Level::Allow, "a registry dependency")
+                };
+                add(
+                    &mut j,
+                    "dependency-added",
+                    level,
+                    format!(
+                        "new dependency `{name}` ({spec}) since {}: {why}",
+                        prev.version
+                    ),
+                    vec![
+                        ("dependency", name.clone()),
+                        ("spec", spec.clone()),
+                        (
+                            "resolves_to",
+                            facts.and_then(|f| f.version.clone()).unwrap_or_default(),
+                        ),
+                    ],
+                );
+            }
+        }
+    }
+
+    match this.malware {
+        Some(true) => add(
+            &mut j,
+            "known-malicious",
+            Level::Deny,
+            "the registry's advisory data marks this version as malware".to_owned(),
+            vec![],
+        ),
+        Some(false) => {}
+        None => unknown(
+            &mut j,
+            "known-malicious",
+            "the registry offers no advisory data",
+        ),
+    }
+    if let Some(message) = &this.deprecated {
+        add(
+            &mut j,
+            "deprecated",
+            Level::Warn,
+            format!("deprecated: {message}"),
+            vec![("message", message.clone())],
+        );
+    }
+    if let Some(reason) = &this.yanked {
+        add(
+            &mut j,
+            "yanked",
+            Level::Warn,
+            format!("yanked: {reason}"),
+            vec![("reason", reason.clone())],
+        );
+    }
+    j.findings
+        .sort_by(|a, b| b.level.cmp(&a.level).then(a.code.cmp(b.code)));
+    Some(j)
+}
+
+/// A dependency spec that does not come from a registry.
+pub fn is_non_registry(spec: &str) -> bool {
+    let s = spec.trim();
+    [
+        "git+",
+        "git:",
+        "git@",
+        "github:",
+        "gitlab:",
+        "bitbucket:",
+        "http:",
+        "https:",
+        "file:",
+        "link:",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
+        || (s.contains('/') && !s.starts_with('@') && !s.starts_with("npm:") && !s.contains(' '))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_registry_specs() {
+        for s in [
+            "git+https://x/y.git",
+            "github:user/repo",
+            "user/repo#main",
+            "file:../x",
+            "https://x/y.tgz",
+        ] {
+            assert!(is_non_registry(s), "{s}");
+        }
+        for s in ["^1.0.0", "1.x || >=2.5.0", "latest", "npm:other@^1"] {
+            assert!(!is_non_registry(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let set: BTreeSet<&&str> = CODES.iter().collect();
+        assert_eq!(set.len(), CODES.len());
+    }
+}
