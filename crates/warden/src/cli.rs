@@ -128,6 +128,16 @@ pub struct InspectArgs {
     /// The Python index to ask, instead of pip's configured one.
     #[arg(long, short = 'i', value_name = "URL")]
     pub index_url: Option<String>,
+
+    /// The version the project has now: the history findings judge the
+    /// version shown against it [default: the preceding release of the
+    /// same major line].
+    #[arg(long, value_name = "VERSION")]
+    pub from: Option<String>,
+
+    /// Minimum age of a release, in hours, below which it is too fresh.
+    #[arg(long, default_value_t = 48, value_name = "HOURS")]
+    pub min_release_age: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

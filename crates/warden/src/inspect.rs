@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use serde::Serialize;
+use warden_history::Judgement;
 use warden_registry::npm::{Packument, Person, VersionManifest};
 use warden_registry::pypi::{DistFile, DistKind, Provenance, SimpleProject, TrustedPublisher};
 use warden_registry::{IndexArgs, RedactedUrl};
@@ -73,6 +74,9 @@ impl Target {
 }
 
 pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Failure> {
+    let min_age = jiff::SignedDuration::from_hours(
+        i64::try_from(args.min_release_age).unwrap_or(i64::MAX / 3600),
+    );
     let report = match Target::parse(&args.package)? {
         Target::Npm { name, version } => {
             let cli: Vec<(String, String)> = args
@@ -88,8 +92,21 @@ pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Fail
                 client.config.registry_for(&name),
                 &selected,
             ));
+            if let Some(from) = &args.from {
+                doc.resolve(Some(from))?;
+            }
             let surface = crate::artifact::npm(&client, &doc, &selected).await;
+            let history = crate::history::npm(
+                &client,
+                &doc,
+                &selected,
+                args.from.as_deref(),
+                surface.as_ref().ok(),
+                min_age,
+            )
+            .await;
             report.set_surface(surface.map(|a| (None, a)));
+            report.set_history(history);
             report
         }
         Target::Pypi { name, version } => {
@@ -132,8 +149,29 @@ pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Fail
                 &provenance,
                 json_api.is_some(),
             ));
+            if let Some(from) = &args.from {
+                if project.files_of(from).is_empty() {
+                    return Err(warden_registry::Error::NoSuchVersion {
+                        package: format!("pypi:{name}"),
+                        requested: from.clone(),
+                    }
+                    .into());
+                }
+            }
             let surface = crate::artifact::pypi(&client, &project, &selected).await;
+            let history = crate::history::pypi(
+                &client,
+                &index,
+                &project,
+                &provenance,
+                &selected,
+                args.from.as_deref(),
+                surface.as_ref().ok().map(|(_, a)| a),
+                min_age,
+            )
+            .await;
             report.set_surface(surface.map(|(f, a)| (Some(f), a)));
+            report.set_history(history);
             report
         }
     };
@@ -265,6 +303,7 @@ struct NpmReport {
     selected: String,
     versions: Vec<NpmVersionReport>,
     install_surface: SurfaceReport,
+    history: Option<Judgement>,
 }
 
 #[derive(Serialize)]
@@ -352,6 +391,7 @@ fn npm_report(doc: &Packument, registry: &RedactedUrl, selected: &str) -> NpmRep
         selected: selected.to_owned(),
         versions,
         install_surface: SurfaceReport::default(),
+        history: None,
     }
 }
 
@@ -368,6 +408,7 @@ struct PypiReport {
     selected: String,
     versions: Vec<PypiVersionReport>,
     install_surface: SurfaceReport,
+    history: Option<Judgement>,
 }
 
 #[derive(Serialize)]
@@ -477,6 +518,7 @@ fn pypi_report(
         selected: selected.to_owned(),
         versions,
         install_surface: SurfaceReport::default(),
+        history: None,
     }
 }
 
@@ -548,6 +590,13 @@ impl Report {
         match self {
             Self::Npm(r) => r.install_surface = surface,
             Self::Pypi(r) => r.install_surface = surface,
+        }
+    }
+
+    fn set_history(&mut self, history: Option<Judgement>) {
+        match self {
+            Self::Npm(r) => r.history = history,
+            Self::Pypi(r) => r.history = history,
         }
     }
 
@@ -695,6 +744,9 @@ impl NpmReport {
             );
         }
         self.install_surface.human(&mut out);
+        if let Some(h) = &self.history {
+            crate::history::human(&mut out, h);
+        }
         out
     }
 }
@@ -774,6 +826,9 @@ impl PypiReport {
             let _ = writeln!(out, "  {}", v.install_time.reason);
         }
         self.install_surface.human(&mut out);
+        if let Some(h) = &self.history {
+            crate::history::human(&mut out, h);
+        }
         out
     }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod context;
 mod diff;
 mod exit;
+mod history;
 mod inspect;
 mod scan;
 
@@ -91,4 +92,42 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every finding code warden can report: content rules, install-surface
+    /// findings, history findings.
+    fn all_codes() -> Vec<String> {
+        let mut codes: Vec<String> = warden_rules::RuleSet::builtin()
+            .rules()
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        codes.extend(warden_rules::SURFACE_CODES.iter().map(|c| (*c).to_owned()));
+        codes.extend(warden_history::CODES.iter().map(|c| (*c).to_owned()));
+        codes
+    }
+
+    #[test]
+    fn finding_codes_are_unique_and_each_has_one_section_in_the_docs() {
+        let codes = all_codes();
+        let unique: BTreeSet<&String> = codes.iter().collect();
+        assert_eq!(unique.len(), codes.len(), "a code is used twice: {codes:?}");
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/findings.md"
+        ))
+        .unwrap();
+        for code in &codes {
+            let heading = format!("### `{code}`");
+            assert_eq!(
+                doc.matches(&heading).count(),
+                1,
+                "docs/findings.md needs exactly one `{heading}`"
+            );
+        }
+    }
 }
