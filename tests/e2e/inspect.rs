@@ -185,8 +185,16 @@ fn second_run_revalidates_and_offline_uses_the_cache() {
     let offline = run(&["--offline"]).expect_code(0);
     // Everything cached is shown as before; the advisory query, which
     // cannot be cached, is reported as unknown rather than skipped.
-    assert!(offline.stdout.starts_with(first.stdout.trim_end()), "{}", offline.stdout);
-    assert!(offline.stdout.contains("unknown known-malicious"), "{}", offline.stdout);
+    assert!(
+        offline.stdout.starts_with(first.stdout.trim_end()),
+        "{}",
+        offline.stdout
+    );
+    assert!(
+        offline.stdout.contains("unknown known-malicious"),
+        "{}",
+        offline.stdout
+    );
     assert_eq!(registry.log().len(), before, "offline sent nothing");
 
     let missing = Output::of(

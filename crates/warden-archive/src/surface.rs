@@ -624,17 +624,7 @@ fn wheel(files: &Files<'_>, s: &mut Surface) {
         .as_ref()
         .and_then(|d| files.text(&format!("{d}/METADATA")))
     {
-        for line in meta.lines() {
-            if let Some(v) = line.strip_prefix("Name: ") {
-                s.name = Some(v.trim().to_owned());
-            } else if let Some(v) = line.strip_prefix("Version: ") {
-                s.version = Some(v.trim().to_owned());
-            } else if let Some(v) = line.strip_prefix("Requires-Dist: ") {
-                s.dependencies.insert(v.trim().to_owned(), String::new());
-            } else if line.is_empty() {
-                break;
-            }
-        }
+        core_metadata(meta, s);
     }
     for (path, entry) in &files.by_path {
         // What lands in site-packages: the root, or a `.data/purelib|platlib` dir.
@@ -874,17 +864,25 @@ fn csv_fields(line: &str) -> Vec<String> {
 static CMDCLASS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bcmdclass\s*=").unwrap_or_else(|_| unreachable!()));
 
+/// Name, version and requirements from core metadata (`METADATA`,
+/// `PKG-INFO`): the headers, up to the blank line before the description.
+fn core_metadata(meta: &str, s: &mut Surface) {
+    for line in meta.lines() {
+        if let Some(v) = line.strip_prefix("Name: ") {
+            s.name = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("Version: ") {
+            s.version = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("Requires-Dist: ") {
+            s.dependencies.insert(v.trim().to_owned(), String::new());
+        } else if line.is_empty() {
+            break;
+        }
+    }
+}
+
 fn sdist(files: &Files<'_>, s: &mut Surface) {
     if let Some(meta) = files.text("PKG-INFO") {
-        for line in meta.lines() {
-            if let Some(v) = line.strip_prefix("Name: ") {
-                s.name = Some(v.trim().to_owned());
-            } else if let Some(v) = line.strip_prefix("Version: ") {
-                s.version = Some(v.trim().to_owned());
-            } else if let Some(v) = line.strip_prefix("Requires-Dist: ") {
-                s.dependencies.insert(v.trim().to_owned(), String::new());
-            }
-        }
+        core_metadata(meta, s);
     }
     if files.get("setup.py").is_some() {
         s.items.push(item(
@@ -938,15 +936,17 @@ fn sdist(files: &Files<'_>, s: &mut Surface) {
     let Some(bs) = doc.get("build-system").and_then(toml::Value::as_table) else {
         return;
     };
-    let requires: Vec<String> = bs
-        .get("requires")
-        .and_then(toml::Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let strings = |key: &str| -> Vec<String> {
+        bs.get(key)
+            .and_then(toml::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let requires = strings("requires");
     let backend = bs
         .get("build-backend")
         .and_then(toml::Value::as_str)
@@ -964,15 +964,7 @@ fn sdist(files: &Files<'_>, s: &mut Surface) {
     for r in &requires {
         s.dependencies.insert(format!("{r} (build)"), String::new());
     }
-    let paths: Vec<String> = bs
-        .get("backend-path")
-        .and_then(toml::Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let paths = strings("backend-path");
     if !paths.is_empty() {
         let module = backend
             .split(':')

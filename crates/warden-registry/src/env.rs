@@ -70,3 +70,34 @@ fn is_executable(path: &Path) -> bool {
         path.is_file()
     }
 }
+
+/// Runs a tool that prints a URL (a package manager asked for its default)
+/// and parses the first non-empty line of its output.
+pub(crate) fn url_from_tool(
+    mut cmd: std::process::Command,
+    program: &str,
+    what: &'static str,
+) -> Result<crate::RedactedUrl, crate::Error> {
+    let fail = |message: String| crate::Error::ToolDefault {
+        program: program.to_owned(),
+        what,
+        message,
+    };
+    let output = cmd.output().map_err(|e| fail(e.to_string()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(fail(format!("it exited with {}: {last}", output.status)));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    crate::RedactedUrl::parse(line).map_err(|e| fail(format!("it printed `{line}`: {e}")))
+}

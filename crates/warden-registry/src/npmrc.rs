@@ -446,23 +446,7 @@ fn ask_npm_default_registry(npm_program: &str) -> Result<RedactedUrl, Error> {
             cmd.env_remove(name);
         }
     }
-    let output = cmd.output().map_err(|e| fail(e.to_string()))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(fail(format!("it exited with {}: {last}", output.status)));
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    RedactedUrl::parse(line).map_err(|e| fail(format!("it printed `{line}`: {e}")))
+    crate::env::url_from_tool(cmd, npm_program, "registry")
 }
 
 #[cfg(test)]

@@ -290,31 +290,13 @@ pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
 
 /// Asks pip (through `python`) for its default index URL.
 fn ask_pip_default_index(python: &str) -> Result<RedactedUrl, Error> {
-    let fail = |message: String| Error::ToolDefault {
-        program: python.to_owned(),
-        what: "index URL",
-        message,
-    };
-    let output = Command::new(python)
-        .args([
-            "-I",
-            "-c",
-            "from pip._internal.models.index import PyPI; print(PyPI.simple_url)",
-        ])
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(fail(format!("it exited with {}: {last}", output.status)));
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let line = text.trim();
-    RedactedUrl::parse(line).map_err(|e| fail(format!("it printed `{line}`: {e}")))
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-I",
+        "-c",
+        "from pip._internal.models.index import PyPI; print(PyPI.simple_url)",
+    ]);
+    crate::env::url_from_tool(cmd, python, "index URL")
 }
 
 #[cfg(test)]

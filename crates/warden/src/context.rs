@@ -53,6 +53,24 @@ impl Context {
         Ok(NpmClient::new(self.http.clone(), config))
     }
 
+    /// npm's configured registries, with `--registry` (when given) first.
+    pub fn npm_with_registry(&self, registry: Option<&String>) -> Result<NpmClient, Failure> {
+        let cli: Vec<(String, String)> = registry
+            .map(|r| ("registry".to_owned(), r.clone()))
+            .into_iter()
+            .collect();
+        self.npm(&cli)
+    }
+
+    /// pip's configured indexes for `install`, with `--index-url` (when given) first.
+    pub fn pypi_with_index(&self, index_url: Option<&String>) -> Result<PypiClient, Failure> {
+        let args = IndexArgs {
+            index_url: index_url.cloned(),
+            ..IndexArgs::default()
+        };
+        self.pypi("install", &args)
+    }
+
     pub fn pypi(&self, command: &str, args: &IndexArgs) -> Result<PypiClient, Failure> {
         let config = PipConfig::discover(&self.env, command, args, &self.python_program())?;
         Ok(PypiClient::new(self.http.clone(), config))

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 use warden_archive::Item;
-use warden_registry::IndexArgs;
 use warden_rules::{Analysis, Finding};
 
 use crate::cli::{DiffArgs, Format};
@@ -74,12 +73,7 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<String, Failure> {
             name,
             version: None,
         } => {
-            let cli: Vec<(String, String)> = args
-                .registry
-                .iter()
-                .map(|r| ("registry".to_owned(), r.clone()))
-                .collect();
-            let client = ctx.npm(&cli)?;
+            let client = ctx.npm_with_registry(args.registry.as_ref())?;
             let doc = client.packument(&name).await?;
             let from_v = doc.resolve(Some(&args.from))?.to_owned();
             let to_v = doc.resolve(Some(&args.to))?.to_owned();
@@ -93,11 +87,7 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<String, Failure> {
             name,
             version: None,
         } => {
-            let index_args = IndexArgs {
-                index_url: args.index_url.clone(),
-                ..IndexArgs::default()
-            };
-            let client = ctx.pypi("install", &index_args)?;
+            let client = ctx.pypi_with_index(args.index_url.as_ref())?;
             let index = client.config.index_url.clone().ok_or_else(|| {
                 Failure::new(
                     USAGE,

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use serde::Serialize;
 use warden_history::Judgement;
+use warden_registry::RedactedUrl;
 use warden_registry::npm::{Packument, Person, VersionManifest};
 use warden_registry::pypi::{DistFile, DistKind, Provenance, SimpleProject, TrustedPublisher};
-use warden_registry::{IndexArgs, RedactedUrl};
 use warden_rules::Analysis;
 
 use crate::cli::{Format, InspectArgs};
@@ -79,12 +79,7 @@ pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Fail
     );
     let report = match Target::parse(&args.package)? {
         Target::Npm { name, version } => {
-            let cli: Vec<(String, String)> = args
-                .registry
-                .iter()
-                .map(|r| ("registry".to_owned(), r.clone()))
-                .collect();
-            let client = ctx.npm(&cli)?;
+            let client = ctx.npm_with_registry(args.registry.as_ref())?;
             let doc = client.packument(&name).await?;
             let selected = doc.resolve(version.as_deref())?.to_owned();
             let mut report = Report::Npm(npm_report(
@@ -110,11 +105,7 @@ pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Fail
             report
         }
         Target::Pypi { name, version } => {
-            let index_args = IndexArgs {
-                index_url: args.index_url.clone(),
-                ..IndexArgs::default()
-            };
-            let client = ctx.pypi("install", &index_args)?;
+            let client = ctx.pypi_with_index(args.index_url.as_ref())?;
             let Some(index) = client.config.index_url.clone() else {
                 return Err(Failure::new(
                     USAGE,
