@@ -5,6 +5,7 @@
 
 mod history;
 mod inspect;
+mod policy;
 mod scan;
 
 use std::process::Command;

@@ -45,6 +45,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
 
+    /// A policy file layered over the user's and the project's `warden.toml`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     /// Show what warden is doing (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -78,6 +82,23 @@ pub enum Command {
         after_help = "Examples:\n  warden diff npm:left-pad 1.2.0 1.3.0\n  warden diff pypi:requests 2.31.0 2.32.3"
     )]
     Diff(DiffArgs),
+
+    /// Validate or create the policy file (`warden.toml`).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Read the policy in force (user file, project file, `--policy`) and
+    /// report any error with its line and column, and expired entries.
+    Check,
+    /// Write a commented `warden.toml` with every key and its default.
+    Init {
+        /// Overwrite an existing `warden.toml`.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod diff;
 mod exit;
 mod history;
 mod inspect;
+mod policy;
 mod scan;
 
 use std::io::Write;
@@ -64,6 +65,7 @@ async fn run(cli: &Cli) -> Result<(String, u8), Failure> {
             let ctx = context::Context::new(&cli.global)?;
             inspect::run(&ctx, args).await
         }
+        Command::Policy(command) => policy::run(&cli.global, command),
         Command::Diff(args) => {
             let ctx = context::Context::new(&cli.global)?;
             diff::run(&ctx, args).await.map(|o| (o, exit::OK))
@@ -101,14 +103,7 @@ mod tests {
     /// Every finding code warden can report: content rules, install-surface
     /// findings, history findings.
     fn all_codes() -> Vec<String> {
-        let mut codes: Vec<String> = warden_rules::RuleSet::builtin()
-            .rules()
-            .iter()
-            .map(|r| r.id.clone())
-            .collect();
-        codes.extend(warden_rules::SURFACE_CODES.iter().map(|c| (*c).to_owned()));
-        codes.extend(warden_history::CODES.iter().map(|c| (*c).to_owned()));
-        codes
+        crate::policy::known_codes()
     }
 
     #[test]

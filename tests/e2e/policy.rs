@@ -1,0 +1,81 @@
+//! `warden policy init` and `warden policy check`.
+
+use warden_testkit::{Output, Sandbox};
+
+use crate::warden;
+
+#[test]
+fn init_writes_a_valid_template_and_never_overwrites() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.project().join("warden.toml");
+    Output::of(warden(&sandbox).args(["policy", "init"])).expect_code(0);
+    let template = std::fs::read_to_string(&file).unwrap();
+    assert!(template.contains("min-release-age = \"48h\""));
+    let ok = Output::of(warden(&sandbox).args(["policy", "check"])).expect_code(0);
+    assert!(ok.stdout.contains("ok: "), "{}", ok.stdout);
+
+    // The user's edits survive a second init.
+    std::fs::write(&file, format!("{template}\n# mine\n")).unwrap();
+    let again = Output::of(warden(&sandbox).args(["policy", "init"])).expect_code(64);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .ends_with("# mine\n")
+    );
+}
+
+#[test]
+fn a_bad_policy_is_exit_78_with_file_line_and_column() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[settings]\nmin-release-age = \"7d\"\non-eror = \"deny\"\n",
+    )
+    .unwrap();
+    let out = Output::of(warden(&sandbox).args(["policy", "check"])).expect_code(78);
+    assert!(out.stderr.contains("warden.toml:3:1"), "{}", out.stderr);
+    assert!(out.stderr.contains("on-eror"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+
+    // Every problem at once, each with its line.
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[findings]\npublisher-neww = \"deny\"\n\n[[allow]]\npackage = \"npm:x\"\nreason = \"ok\"\nexpires = \"someday\"\n",
+    )
+    .unwrap();
+    let out = Output::of(warden(&sandbox).args(["policy", "check"])).expect_code(78);
+    assert!(out.stderr.contains("publisher-neww"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warden.toml:4") && out.stderr.contains("expires"),
+        "{}",
+        out.stderr
+    );
+
+    std::fs::remove_file(sandbox.project().join("warden.toml")).unwrap();
+    let missing = Output::of(warden(&sandbox).args(["--policy", "nope.toml", "policy", "check"]))
+        .expect_code(78);
+    assert!(missing.stderr.contains("nope.toml"), "{}", missing.stderr);
+}
+
+#[test]
+fn check_reports_expired_trust() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.root().join("extra.toml"),
+        "[[allow]]\npackage = \"npm:esbuild\"\nscripts = true\nreason = \"binary installer\"\nexpires = \"2020-01-01\"\n",
+    )
+    .unwrap();
+    let out = Output::of(
+        warden(&sandbox)
+            .arg("--policy")
+            .arg(sandbox.root().join("extra.toml"))
+            .args(["policy", "check"]),
+    )
+    .expect_code(0);
+    assert!(
+        out.stdout.contains("expired: ") && out.stdout.contains("npm:esbuild"),
+        "{}",
+        out.stdout
+    );
+}
