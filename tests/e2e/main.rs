@@ -5,6 +5,7 @@
 
 mod history;
 mod inspect;
+mod npm;
 mod policy;
 mod scan;
 

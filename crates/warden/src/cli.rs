@@ -49,6 +49,27 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Output format of reports.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// `warden npm`/`pip`: check and report, but do not run the package manager.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// `warden npm`/`pip`: go on after warnings without asking.
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+
+    /// `warden npm`/`pip`: where each decision is appended as a JSON line.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = ".warden/decisions.jsonl"
+    )]
+    pub decision_log: PathBuf,
+
     /// Show what warden is doing (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -83,9 +104,30 @@ pub enum Command {
     )]
     Diff(DiffArgs),
 
+    /// Check what an npm command would install, decide by policy, then run
+    /// npm pinned to exactly what was checked.
+    ///
+    /// Everything after `npm` is npm's own command line. `install`, `ci` and
+    /// `update` are guarded; other npm commands run straight through.
+    #[command(
+        after_help = "Examples:\n  warden npm install express\n  warden --dry-run npm ci\n  warden --format json npm install"
+    )]
+    Npm(GuardArgs),
+
     /// Validate or create the policy file (`warden.toml`).
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// The package manager's own arguments: everything after `npm`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,9 +148,6 @@ pub struct ScanArgs {
     /// Archives to read.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -120,9 +159,6 @@ pub struct DiffArgs {
     pub from: String,
     #[arg(value_name = "TO")]
     pub to: String,
-
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
 
     /// The npm registry to ask, instead of npm's configured one.
     #[arg(long, value_name = "URL")]
@@ -138,9 +174,6 @@ pub struct InspectArgs {
     /// `npm:<name>[@<version or tag>]` or `pypi:<name>[==<version>]`.
     #[arg(value_name = "PACKAGE")]
     pub package: String,
-
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
 
     /// The npm registry to ask, instead of npm's configured one.
     #[arg(long, value_name = "URL")]

@@ -67,7 +67,7 @@ struct DiffReport {
     new_findings: Vec<Finding>,
 }
 
-pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<String, Failure> {
+pub async fn run(ctx: &Context, args: &DiffArgs, format: Format) -> Result<String, Failure> {
     let (package, from, to) = match Target::parse(&args.package)? {
         Target::Npm {
             name,
@@ -114,7 +114,7 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<String, Failure> {
         }
     };
     let report = diff(package, from, to);
-    Ok(match args.format {
+    Ok(match format {
         Format::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()

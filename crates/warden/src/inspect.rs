@@ -73,7 +73,11 @@ impl Target {
     }
 }
 
-pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Failure> {
+pub async fn run(
+    ctx: &Context,
+    args: &InspectArgs,
+    format: Format,
+) -> Result<(String, u8), Failure> {
     let min_age = jiff::SignedDuration::from_hours(
         i64::try_from(args.min_release_age).unwrap_or(i64::MAX / 3600),
     );
@@ -167,7 +171,7 @@ pub async fn run(ctx: &Context, args: &InspectArgs) -> Result<(String, u8), Fail
         }
     };
     let code = report.exit_code();
-    let text = match args.format {
+    let text = match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
             text.push('\n');

@@ -7,6 +7,7 @@ mod cli;
 mod context;
 mod diff;
 mod exit;
+mod guard;
 mod history;
 mod inspect;
 mod policy;
@@ -21,7 +22,10 @@ use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // Everything after `npm` is npm's own command line: clap never sees it,
+    // so npm flags that share a name with warden's stay npm's.
+    let (argv, tool_args) = split_tool_args(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -33,6 +37,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let mut cli = cli;
+    if let Command::Npm(args) = &mut cli.command {
+        args.args = tool_args;
+    }
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,17 +68,58 @@ fn main() -> ExitCode {
 /// Runs the command: its output and exit code, or a failure.
 async fn run(cli: &Cli) -> Result<(String, u8), Failure> {
     match &cli.command {
-        Command::Scan(args) => Ok(scan::run(args)),
+        Command::Scan(args) => Ok(scan::run(args, cli.global.format)),
         Command::Inspect(args) => {
             let ctx = context::Context::new(&cli.global)?;
-            inspect::run(&ctx, args).await
+            inspect::run(&ctx, args, cli.global.format).await
         }
         Command::Policy(command) => policy::run(&cli.global, command),
+        Command::Npm(args) => {
+            let ctx = context::Context::new(&cli.global)?;
+            guard::npm(&ctx, &cli.global, args).await
+        }
         Command::Diff(args) => {
             let ctx = context::Context::new(&cli.global)?;
-            diff::run(&ctx, args).await.map(|o| (o, exit::OK))
+            diff::run(&ctx, args, cli.global.format)
+                .await
+                .map(|o| (o, exit::OK))
         }
     }
+}
+
+/// warden's options that take a value, to find where the tool's command
+/// line starts.
+const VALUE_OPTIONS: &[&str] = &[
+    "--cache-dir",
+    "--timeout",
+    "--concurrency",
+    "--policy",
+    "--format",
+    "--decision-log",
+];
+
+/// Splits `warden [options] npm <args>` into warden's part (through `npm`)
+/// and npm's.
+fn split_tool_args(argv: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString>, Vec<String>) {
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].to_string_lossy();
+        if a == "npm" {
+            let rest = argv[i + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return (argv[..=i].to_vec(), rest);
+        }
+        if !a.starts_with('-') {
+            break;
+        }
+        if VALUE_OPTIONS.contains(&a.as_ref()) {
+            i += 1;
+        }
+        i += 1;
+    }
+    (argv, Vec::new())
 }
 
 fn report(failure: &Failure) -> ExitCode {

@@ -19,6 +19,7 @@ pub fn known_codes() -> Vec<String> {
         .collect();
     codes.extend(warden_rules::SURFACE_CODES.iter().map(|c| (*c).to_owned()));
     codes.extend(warden_history::CODES.iter().map(|c| (*c).to_owned()));
+    codes.extend(warden_npm::PLAN_CODES.iter().map(|c| (*c).to_owned()));
     codes
 }
 

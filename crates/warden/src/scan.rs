@@ -38,7 +38,7 @@ struct Summary {
 }
 
 /// Runs the scan; returns the report and the exit code it calls for.
-pub fn run(args: &ScanArgs) -> (String, u8) {
+pub fn run(args: &ScanArgs, format: Format) -> (String, u8) {
     let limits = Limits::default();
     let artifacts: Vec<Scanned> = args.paths.iter().map(|p| scan_one(p, &limits)).collect();
     let count = |v: &str| artifacts.iter().filter(|a| a.verdict == v).count();
@@ -57,7 +57,7 @@ pub fn run(args: &ScanArgs) -> (String, u8) {
         exit::OK
     };
     let report = ScanReport { artifacts, summary };
-    let text = match args.format {
+    let text = match format {
         Format::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()

@@ -1,0 +1,517 @@
+//! The npm adapter: which npm commands install things, what exactly they
+//! will install (the plan), and running npm so that it installs that plan
+//! and nothing else.
+//!
+//! The plan comes from the lockfile when it already describes the install
+//! (`npm ci`, a plain `npm install`). Otherwise npm computes it itself, in a
+//! temporary copy of the project's manifests and `.npmrc`, with
+//! `--package-lock-only --ignore-scripts`: no package code runs and the
+//! user's files are not touched until the verdict. Once allowed, the
+//! checked lockfile (and manifest) are written into the project and `npm
+//! ci --ignore-scripts` installs exactly it, integrity-pinned; install
+//! scripts then run only for the packages the policy allows, through `npm
+//! rebuild`, with secrets removed from their environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{}` is not a lockfile warden can read: {message}", path.display())]
+    Lockfile { path: PathBuf, message: String },
+    #[error("npm could not resolve the install (exit code {code}): {message}")]
+    Resolve { code: i32, message: String },
+    #[error("could not run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+/// What an npm command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NpmCommand {
+    /// `install`/`i`/`add` with these package specs (none: install the
+    /// project as it is).
+    Install {
+        specs: Vec<String>,
+    },
+    Ci,
+    Update {
+        names: Vec<String>,
+    },
+    /// `exec`/`x`/`npx`: runs a package, installing it first.
+    Exec {
+        specs: Vec<String>,
+    },
+    /// Everything else runs straight through.
+    Other,
+}
+
+/// Flags that take a value, so the value is not read as a package spec.
+const VALUE_FLAGS: &[&str] = &[
+    "--registry",
+    "--userconfig",
+    "--globalconfig",
+    "--cache",
+    "--prefix",
+    "-C",
+    "--tag",
+    "--before",
+    "--workspace",
+    "-w",
+    "--omit",
+    "--include",
+    "--loglevel",
+    "--package",
+    "-p",
+    "--call",
+    "-c",
+];
+
+fn positional(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut iter = args.iter();
+    while let Some(a) = iter.next() {
+        if a == "--" {
+            out.extend(iter.cloned());
+            break;
+        }
+        if a.starts_with('-') {
+            if !a.contains('=') && VALUE_FLAGS.contains(&a.as_str()) {
+                iter.next();
+            }
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
+/// Classifies `npm <args>`.
+pub fn classify(args: &[String]) -> NpmCommand {
+    let words = positional(args);
+    let Some((command, rest)) = words.split_first() else {
+        return NpmCommand::Other;
+    };
+    match command.as_str() {
+        "install" | "i" | "add" | "in" | "ins" | "inst" | "insta" | "instal" | "isnt" | "isnta"
+        | "isntal" | "isntall" => NpmCommand::Install {
+            specs: rest.to_vec(),
+        },
+        "ci" | "clean-install" | "ic" | "install-clean" | "isntall-clean" => NpmCommand::Ci,
+        "update" | "up" | "upgrade" | "udpate" => NpmCommand::Update {
+            names: rest.to_vec(),
+        },
+        "exec" | "x" => {
+            // `npm exec -- pkg args` / `--package=pkg`: the package is the first word.
+            let specs = args
+                .iter()
+                .filter_map(|a| a.strip_prefix("--package="))
+                .map(str::to_owned)
+                .chain(rest.first().cloned())
+                .collect();
+            NpmCommand::Exec { specs }
+        }
+        _ => NpmCommand::Other,
+    }
+}
+
+/// The finding codes the install plan itself raises.
+pub const PLAN_CODES: &[&str] = &[
+    "lockfile-source-mismatch",
+    "non-registry-source",
+    "integrity-missing",
+    "integrity-weak",
+    "integrity-mismatch",
+    "dependency-confusion",
+];
+
+/// Where a planned package comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "location")]
+pub enum Source {
+    /// A registry tarball (`resolved` may be absent when npm is configured
+    /// to omit it).
+    Registry(Option<String>),
+    Git(String),
+    Url(String),
+    File(String),
+    /// A workspace or `link:` dependency: the user's own code.
+    Link(String),
+}
+
+/// One package the install will put on disk.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    /// Its path in the tree: `node_modules/a/node_modules/b`.
+    pub path: String,
+    pub name: String,
+    pub version: String,
+    pub source: Source,
+    pub integrity: Option<String>,
+    pub dev: bool,
+    pub optional: bool,
+    pub has_install_script: bool,
+    /// Installed at the top of `node_modules` (a direct dependency, or
+    /// hoisted): transitive ones are nested or not in the root manifest.
+    pub direct: bool,
+}
+
+/// The packages of a lockfile (`package-lock.json` v1–v3 or
+/// `npm-shrinkwrap.json`).
+pub fn parse_lockfile(path: &Path, bytes: &[u8]) -> Result<Vec<Planned>, Error> {
+    let bad = |message: String| Error::Lockfile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let root_deps: Vec<String> = [
+        "dependencies",
+        "devDependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ]
+    .iter()
+    .filter_map(|k| {
+        doc.pointer(&format!("/packages//{k}"))
+            .and_then(|v| v.as_object())
+    })
+    .flat_map(|o| o.keys().cloned())
+    .collect();
+    if let Some(packages) = doc.get("packages").and_then(|p| p.as_object()) {
+        let mut out = Vec::new();
+        for (key, entry) in packages {
+            if key.is_empty() {
+                continue;
+            }
+            let Some(at) = key.rfind("node_modules/") else {
+                // A workspace folder itself (`packages/x`): the user's code.
+                continue;
+            };
+            let name = entry
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| key[at + "node_modules/".len()..].to_owned());
+            let s = |k: &str| entry.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let b = |k: &str| entry.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+            let resolved = s("resolved");
+            let source = if b("link") {
+                Source::Link(resolved.unwrap_or_default())
+            } else {
+                classify_source(resolved.as_deref(), s("version").as_deref())
+            };
+            let top = !key[..at].contains("node_modules/") && at == 0;
+            out.push(Planned {
+                direct: top && root_deps.contains(&name),
+                path: key.clone(),
+                name,
+                version: s("version").unwrap_or_default(),
+                source,
+                integrity: s("integrity"),
+                dev: b("dev") || b("devOptional"),
+                optional: b("optional"),
+                has_install_script: b("hasInstallScript"),
+            });
+        }
+        return Ok(out);
+    }
+    // Lockfile v1: a nested `dependencies` tree.
+    let Some(deps) = doc.get("dependencies").and_then(|d| d.as_object()) else {
+        return Err(bad("it has neither `packages` nor `dependencies`".into()));
+    };
+    let mut out = Vec::new();
+    walk_v1(deps, "", true, &mut out);
+    Ok(out)
+}
+
+fn walk_v1(
+    deps: &serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    top: bool,
+    out: &mut Vec<Planned>,
+) {
+    for (name, entry) in deps {
+        let path = format!("{prefix}node_modules/{name}");
+        let s = |k: &str| entry.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let b = |k: &str| entry.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+        out.push(Planned {
+            source: classify_source(s("resolved").as_deref(), s("version").as_deref()),
+            path: path.clone(),
+            name: name.clone(),
+            version: s("version").unwrap_or_default(),
+            integrity: s("integrity"),
+            dev: b("dev"),
+            optional: b("optional"),
+            has_install_script: false,
+            direct: top,
+        });
+        if let Some(nested) = entry.get("dependencies").and_then(|d| d.as_object()) {
+            walk_v1(nested, &format!("{path}/"), false, out);
+        }
+    }
+}
+
+fn classify_source(resolved: Option<&str>, version: Option<&str>) -> Source {
+    let spec = resolved.or(version).unwrap_or("");
+    if spec.starts_with("git+") || spec.starts_with("git:") || spec.starts_with("github:") {
+        Source::Git(spec.to_owned())
+    } else if spec.starts_with("file:") {
+        Source::File(spec.to_owned())
+    } else if let Some(url) =
+        resolved.filter(|r| r.starts_with("http://") || r.starts_with("https://"))
+    {
+        // Registry tarballs are `.../<name>/-/<basename>-<version>.tgz`.
+        if url.contains("/-/") {
+            Source::Registry(Some(url.to_owned()))
+        } else {
+            Source::Url(url.to_owned())
+        }
+    } else {
+        Source::Registry(None)
+    }
+}
+
+/// The files npm reads to plan an install, copied to a scratch directory.
+const PROJECT_FILES: &[&str] = &[
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    ".npmrc",
+];
+
+/// The plan npm itself computes, without running package code or touching
+/// the project.
+#[derive(Debug)]
+pub struct Resolved {
+    pub packages: Vec<Planned>,
+    /// The lockfile npm wrote.
+    pub lockfile: Vec<u8>,
+    /// The manifest after npm updated it (new dependencies saved).
+    pub manifest: Option<Vec<u8>>,
+}
+
+/// Runs `npm <args> --package-lock-only --ignore-scripts` in a temporary
+/// copy of the project's manifests. `before` makes npm resolve as of that
+/// time (so ranges land on releases old enough for the policy).
+pub fn resolve(
+    npm: &str,
+    project: &Path,
+    args: &[String],
+    before: Option<jiff::Timestamp>,
+    env: &[(String, String)],
+) -> Result<Resolved, Error> {
+    let scratch = tempfile::tempdir().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    for f in PROJECT_FILES {
+        let from = project.join(f);
+        if from.is_file() {
+            std::fs::copy(&from, scratch.path().join(f)).map_err(|source| Error::Io {
+                path: from.clone(),
+                source,
+            })?;
+        }
+    }
+    let mut cmd = Command::new(npm);
+    cmd.args(args)
+        .args([
+            "--package-lock-only",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+        ])
+        .current_dir(scratch.path())
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    if let Some(t) = before {
+        cmd.arg(format!("--before={}", t.strftime("%Y-%m-%dT%H:%M:%SZ")));
+    }
+    let out = cmd.output().map_err(|source| Error::Spawn {
+        program: npm.to_owned(),
+        source,
+    })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let message = stderr
+            .lines()
+            .filter(|l| l.contains("ERR"))
+            .take(6)
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(Error::Resolve {
+            code: out.status.code().unwrap_or(1),
+            message,
+        });
+    }
+    let lock_path = scratch.path().join("package-lock.json");
+    let lockfile = std::fs::read(&lock_path).map_err(|source| Error::Io {
+        path: lock_path.clone(),
+        source,
+    })?;
+    let packages = parse_lockfile(&lock_path, &lockfile)?;
+    let manifest = std::fs::read(scratch.path().join("package.json")).ok();
+    Ok(Resolved {
+        packages,
+        lockfile,
+        manifest,
+    })
+}
+
+/// Environment variables whose names look like secrets.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let exact = [
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "NPM_TOKEN",
+        "NODE_AUTH_TOKEN",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ACTIONS_RUNTIME_URL",
+        "SSH_AUTH_SOCK",
+    ];
+    exact.contains(&n.as_str())
+        || [
+            "TOKEN",
+            "SECRET",
+            "PASSWORD",
+            "PASSWD",
+            "CREDENTIAL",
+            "PRIVATE_KEY",
+            "API_KEY",
+            "ACCESS_KEY",
+            "AUTH",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+        || n.starts_with("AWS_")
+        || n.starts_with("AZURE_")
+        || n.starts_with("NPM_CONFIG_//")
+        || n.starts_with("NPM_CONFIG__AUTH")
+        || n.starts_with("TWINE_")
+}
+
+/// The environment for install scripts: the current one without secrets
+/// (and without `hide`), keeping `keep`.
+pub fn script_env(
+    vars: &BTreeMap<String, String>,
+    hide: &[String],
+    keep: &[String],
+) -> Vec<(String, String)> {
+    vars.iter()
+        .filter(|(k, _)| keep.contains(k) || (!is_secret_name(k) && !hide.contains(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn classifies_commands() {
+        assert_eq!(
+            classify(&args("install")),
+            NpmCommand::Install { specs: vec![] }
+        );
+        assert_eq!(
+            classify(&args("i --save-dev --registry http://r/ left-pad@1 @s/x")),
+            NpmCommand::Install {
+                specs: args("left-pad@1 @s/x")
+            }
+        );
+        assert_eq!(classify(&args("ci --omit dev")), NpmCommand::Ci);
+        assert_eq!(
+            classify(&args("up lodash")),
+            NpmCommand::Update {
+                names: args("lodash")
+            }
+        );
+        assert_eq!(
+            classify(&args("exec -- cowsay hi")),
+            NpmCommand::Exec {
+                specs: args("cowsay")
+            }
+        );
+        assert_eq!(classify(&args("run build")), NpmCommand::Other);
+        assert_eq!(classify(&args("--version")), NpmCommand::Other);
+    }
+
+    #[test]
+    fn lockfile_v3_with_nesting_scopes_aliases_and_sources() {
+        let lock = br#"{"name":"app","lockfileVersion":3,"packages":{
+          "": {"name":"app","dependencies":{"a":"^1","@s/b":"^2","alias":"npm:real@^1","g":"github:u/r"}},
+          "node_modules/a": {"version":"1.0.0","resolved":"http://r/npm/a/-/a-1.0.0.tgz","integrity":"sha512-x","hasInstallScript":true},
+          "node_modules/a/node_modules/c": {"version":"3.0.0","integrity":"sha512-y","dev":true},
+          "node_modules/@s/b": {"version":"2.1.0","resolved":"http://r/npm/@s/b/-/b-2.1.0.tgz","integrity":"sha512-z"},
+          "node_modules/alias": {"name":"real","version":"1.2.0","resolved":"http://r/npm/real/-/real-1.2.0.tgz"},
+          "node_modules/g": {"version":"1.0.0","resolved":"git+ssh://git@github.com/u/r.git#abc"},
+          "node_modules/ws": {"resolved":"packages/ws","link":true},
+          "packages/ws": {"version":"0.0.1"}
+        }}"#;
+        let p = parse_lockfile(Path::new("package-lock.json"), lock).unwrap();
+        let get = |path: &str| p.iter().find(|x| x.path == path).unwrap();
+        assert_eq!(p.len(), 6);
+        assert!(get("node_modules/a").has_install_script && get("node_modules/a").direct);
+        assert_eq!(get("node_modules/a/node_modules/c").name, "c");
+        assert!(
+            !get("node_modules/a/node_modules/c").direct
+                && get("node_modules/a/node_modules/c").dev
+        );
+        assert_eq!(
+            get("node_modules/a/node_modules/c").source,
+            Source::Registry(None)
+        );
+        assert_eq!(get("node_modules/@s/b").name, "@s/b");
+        assert_eq!(get("node_modules/alias").name, "real");
+        assert!(matches!(get("node_modules/g").source, Source::Git(_)));
+        assert!(matches!(get("node_modules/ws").source, Source::Link(_)));
+    }
+
+    #[test]
+    fn lockfile_v1_and_garbage() {
+        let lock = br#"{"lockfileVersion":1,"dependencies":{"a":{"version":"1.0.0","integrity":"sha1-x","dependencies":{"b":{"version":"2.0.0"}}}}}"#;
+        let p = parse_lockfile(Path::new("l"), lock).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[1].path, "node_modules/a/node_modules/b");
+        assert!(p[0].direct && !p[1].direct);
+        assert!(parse_lockfile(Path::new("l"), b"{").is_err());
+        assert!(parse_lockfile(Path::new("l"), b"{}").is_err());
+    }
+
+    #[test]
+    fn secrets_are_hidden_from_scripts() {
+        let vars: BTreeMap<String, String> = [
+            ("PATH", "/bin"),
+            ("HOME", "/h"),
+            ("NPM_TOKEN", "x"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("MY_SERVICE_PASSWORD", "x"),
+            ("CUSTOM", "x"),
+            ("CI_DEPLOY_AUTH", "x"),
+            ("npm_config_//r/:_authToken", "x"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let env = script_env(&vars, &["CUSTOM".to_owned()], &[]);
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["HOME", "PATH"]);
+        let env = script_env(&vars, &[], &["NPM_TOKEN".to_owned()]);
+        assert!(env.iter().any(|(k, _)| k == "NPM_TOKEN"));
+    }
+}

@@ -1,0 +1,681 @@
+//! `warden npm`: plan, check every package, decide by policy, then run npm
+//! pinned to what was checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::path::Path;
+use std::process::Command;
+
+use jiff::SignedDuration;
+use serde::Serialize;
+use warden_archive::{ArtifactKind, Expected, Limits};
+use warden_npm::{NpmCommand, Planned, Source};
+use warden_policy::{Level, OnError, Policy, Subject};
+use warden_registry::NpmClient;
+
+use crate::cli::{Format, GlobalArgs, GuardArgs};
+use crate::context::Context;
+use crate::exit::{self, Failure};
+
+/// One finding after policy.
+#[derive(Debug, Clone, Serialize)]
+struct Decided {
+    code: String,
+    level: Level,
+    default: Level,
+    summary: String,
+    evidence: String,
+    /// The policy entry that would allow it.
+    allow: String,
+    /// The allow entry that did (`file:line`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct PackageReport {
+    package: String,
+    version: String,
+    path: String,
+    integrity: Option<String>,
+    publisher: Option<String>,
+    verdict: &'static str,
+    findings: Vec<Decided>,
+    /// Checks that could not be completed.
+    unknown: Vec<String>,
+    /// `none`, `run` or `skipped`.
+    scripts: &'static str,
+}
+
+#[derive(Serialize)]
+struct GuardReport {
+    command: String,
+    packages: Vec<PackageReport>,
+    summary: BTreeMap<&'static str, usize>,
+    outcome: String,
+}
+
+fn level(s: &str) -> Level {
+    match s {
+        "deny" => Level::Deny,
+        "warn" => Level::Warn,
+        _ => Level::Allow,
+    }
+}
+
+struct Raw {
+    code: String,
+    default: Level,
+    summary: String,
+    evidence: String,
+}
+
+fn raw(code: &str, default: Level, summary: String, evidence: String) -> Raw {
+    Raw {
+        code: code.to_owned(),
+        default,
+        summary,
+        evidence,
+    }
+}
+
+/// What checking one package found, before policy.
+struct Checked {
+    planned: Planned,
+    findings: Vec<Raw>,
+    unknown: Vec<String>,
+    publisher: Option<String>,
+    attested: Option<(String, Option<String>)>,
+    runs_install_code: bool,
+}
+
+fn npm_program() -> String {
+    std::env::var("WARDEN_NPM").unwrap_or_else(|_| "npm".to_owned())
+}
+
+fn passthrough(args: &[String]) -> Result<(String, u8), Failure> {
+    let status = Command::new(npm_program())
+        .args(args)
+        .status()
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run npm: {e}")))?;
+    Ok((String::new(), exit_code(status)))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)
+}
+
+pub async fn npm(
+    ctx: &Context,
+    global: &GlobalArgs,
+    args: &GuardArgs,
+) -> Result<(String, u8), Failure> {
+    let policy = crate::policy::load(global)?;
+    let command = warden_npm::classify(&args.args);
+    match &command {
+        NpmCommand::Other => return passthrough(&args.args),
+        NpmCommand::Exec { .. } => {
+            return Err(
+                Failure::new(exit::USAGE, "warden does not guard `npm exec` / `npx` yet")
+                    .with_hint("install the package with `warden npm install` first, then run it"),
+            );
+        }
+        _ => {}
+    }
+    if args.args.iter().any(|a| a == "-g" || a == "--global") {
+        return Err(
+            Failure::new(exit::USAGE, "warden does not guard global installs yet")
+                .with_hint("install into a project with `warden npm install`"),
+        );
+    }
+    let project = std::env::current_dir().map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+    let client = ctx.npm(&warden_registry::npmrc::cli_settings(&args.args))?;
+    let min_age =
+        SignedDuration::from_hours(i64::try_from(policy.min_release_age_hours).unwrap_or(48));
+
+    // The versions the project has now: the baseline for history findings.
+    let lock_path = ["npm-shrinkwrap.json", "package-lock.json"]
+        .iter()
+        .map(|f| project.join(f))
+        .find(|p| p.is_file());
+    let current: Vec<Planned> = match &lock_path {
+        Some(p) => std::fs::read(p)
+            .ok()
+            .and_then(|b| warden_npm::parse_lockfile(p, &b).ok())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let baseline: BTreeMap<String, String> = current
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+
+    let (packages, resolved) = match &command {
+        NpmCommand::Ci => {
+            let Some(path) = &lock_path else {
+                // npm ci fails without a lockfile; let it say so.
+                return passthrough(&args.args);
+            };
+            let bytes = std::fs::read(path)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("{}: {e}", path.display())))?;
+            let plan = warden_npm::parse_lockfile(path, &bytes)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            (plan, None)
+        }
+        _ => {
+            let before = jiff::Timestamp::now().checked_sub(min_age).ok();
+            let env: Vec<(String, String)> = Vec::new();
+            // An exact pin to a release younger than the minimum age cannot
+            // resolve "before" it: resolve without the age limit, and let the
+            // checks report `release-too-fresh`.
+            let r = warden_npm::resolve(&npm_program(), &project, &args.args, before, &env)
+                .or_else(|_| warden_npm::resolve(&npm_program(), &project, &args.args, None, &env))
+                .map_err(|e| {
+                Failure::new(exit::UNAVAILABLE, e.to_string())
+                    .with_hint("npm could not plan the install without running anything; fix what it reports, or pin an older version")
+            })?;
+            (r.packages.clone(), Some(r))
+        }
+    };
+
+    let checked = check_all(&client, packages, &baseline, min_age, &policy).await;
+    let today = jiff::Zoned::now().date();
+    let mut reports = Vec::new();
+    let mut allow_scripts = Vec::new();
+    for c in &checked {
+        let subject = Subject {
+            ecosystem: "npm".into(),
+            name: c.planned.name.clone(),
+            version: c.planned.version.clone(),
+            publisher: c.publisher.clone(),
+            attested_source: c.attested.clone(),
+        };
+        let findings: Vec<Decided> = c
+            .findings
+            .iter()
+            .map(|f| {
+                let (l, by) = policy.level(&subject, &f.code, f.default, today);
+                Decided {
+                    allow: format!(
+                        "[[allow]] package = \"npm:{}\" version = \"{}\" findings = [\"{}\"] reason = \"…\" expires = \"YYYY-MM-DD\"",
+                        c.planned.name, c.planned.version, f.code
+                    ),
+                    code: f.code.clone(),
+                    level: l,
+                    default: f.default,
+                    summary: f.summary.clone(),
+                    evidence: f.evidence.clone(),
+                    allowed_by: by.map(|i| policy.allow[i].origin.clone()),
+                }
+            })
+            .collect();
+        let worst = findings
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Allow);
+        let verdict = if worst == Level::Deny {
+            "deny"
+        } else if !c.unknown.is_empty() {
+            "unknown"
+        } else if worst == Level::Warn {
+            "warn"
+        } else {
+            "allow"
+        };
+        let runs = c.runs_install_code || c.planned.has_install_script;
+        // Scripts run when an allow entry says so, or when nothing was found.
+        let scripts = if !runs {
+            "none"
+        } else if policy.scripts_allowed(&subject, today).is_some()
+            || (worst == Level::Allow && c.unknown.is_empty())
+        {
+            allow_scripts.push(c.planned.name.clone());
+            "run"
+        } else {
+            "skipped"
+        };
+        reports.push(PackageReport {
+            package: format!("npm:{}", c.planned.name),
+            version: c.planned.version.clone(),
+            path: c.planned.path.clone(),
+            integrity: c.planned.integrity.clone(),
+            publisher: c.publisher.clone(),
+            verdict,
+            findings,
+            unknown: c.unknown.clone(),
+            scripts,
+        });
+    }
+    let count = |v: &str| reports.iter().filter(|r| r.verdict == v).count();
+    let mut summary = BTreeMap::new();
+    for v in ["allow", "warn", "deny", "unknown"] {
+        summary.insert(v, count(v));
+    }
+    let denied = count("deny") > 0;
+    let unknown = count("unknown") > 0;
+    let warned = count("warn") > 0;
+    let code = if denied {
+        Some(exit::BLOCKED)
+    } else if unknown && policy.on_error == OnError::Deny {
+        Some(exit::UNAVAILABLE)
+    } else {
+        None
+    };
+    let outcome = match (code, global.dry_run) {
+        (Some(exit::BLOCKED), _) => {
+            "blocked: npm did not run and the project's files are unchanged".to_owned()
+        }
+        (Some(_), _) => {
+            "checks could not be completed (policy: on-error = deny): npm did not run".to_owned()
+        }
+        (None, true) => "allowed (dry run: npm did not run)".to_owned(),
+        (None, false) => "allowed: running npm".to_owned(),
+    };
+    let report = GuardReport {
+        command: format!("npm {}", args.args.join(" ")),
+        packages: reports,
+        summary,
+        outcome,
+    };
+    log_decisions(&project.join(&global.decision_log), &report, &policy);
+    let text = match global.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Human => human(&report),
+    };
+    if let Some(code) = code {
+        return Ok((text, code));
+    }
+    if global.dry_run {
+        return Ok((text, exit::OK));
+    }
+    if warned && !confirm(global, &text) {
+        return Ok((
+            format!("{text}not confirmed: npm did not run\n"),
+            exit::BLOCKED,
+        ));
+    }
+    // Show the report before npm's own output.
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+    let code = install(
+        &project,
+        &args.args,
+        resolved.as_ref(),
+        &allow_scripts,
+        &policy,
+        ctx,
+    )?;
+    Ok((String::new(), code))
+}
+
+/// Asks on a terminal; without one (or with `CI` set) goes on.
+fn confirm(global: &GlobalArgs, report: &str) -> bool {
+    if global.yes || std::env::var_os("CI").is_some() || !std::io::stdin().is_terminal() {
+        return true;
+    }
+    eprint!("{report}warnings above: install anyway? [y/N] ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+/// Writes the checked manifest and lockfile into the project, installs
+/// exactly that lockfile, then runs the allowed install scripts.
+fn install(
+    project: &Path,
+    npm_args: &[String],
+    resolved: Option<&warden_npm::Resolved>,
+    allow_scripts: &[String],
+    policy: &Policy,
+    ctx: &Context,
+) -> Result<u8, Failure> {
+    let write = |name: &str, bytes: &[u8]| {
+        let path = project.join(name);
+        let tmp = project.join(format!(".{name}.warden-tmp"));
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                Failure::new(
+                    exit::UNAVAILABLE,
+                    format!("cannot write `{}`: {e}", path.display()),
+                )
+            })
+    };
+    if let Some(r) = resolved {
+        if let Some(m) = &r.manifest {
+            write("package.json", m)?;
+        }
+        write("package-lock.json", &r.lockfile)?;
+    }
+    // Flags that shape the install (registry, omit, ...) go along; the
+    // command and its package specs do not: the lockfile says it all.
+    let flags: Vec<&String> = npm_args
+        .iter()
+        .filter(|a| a.starts_with("--") && !a.starts_with("--save") && *a != "--no-save")
+        .collect();
+    let status = Command::new(npm_program())
+        .arg("ci")
+        .args(&flags)
+        .args(["--ignore-scripts", "--no-audit", "--no-fund"])
+        .current_dir(project)
+        .status()
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run npm: {e}")))?;
+    if !status.success() || allow_scripts.is_empty() {
+        return Ok(exit_code(status));
+    }
+    let env = warden_npm::script_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
+    let status = Command::new(npm_program())
+        .arg("rebuild")
+        .args(allow_scripts)
+        .args(&flags)
+        .current_dir(project)
+        .env_clear()
+        .envs(env)
+        .status()
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run npm: {e}")))?;
+    Ok(exit_code(status))
+}
+
+async fn check_all(
+    client: &NpmClient,
+    packages: Vec<Planned>,
+    baseline: &BTreeMap<String, String>,
+    min_age: SignedDuration,
+    policy: &Policy,
+) -> Vec<Checked> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut seen = BTreeSet::new();
+    for p in packages {
+        if matches!(p.source, Source::Link(_))
+            || !seen.insert((p.name.clone(), p.version.clone(), p.path.clone()))
+        {
+            continue;
+        }
+        let client = client.clone();
+        let baseline = baseline.get(&p.name).cloned();
+        let internal = policy.internal_registry("npm", &p.name).map(str::to_owned);
+        tasks.spawn(async move { check_one(&client, p, baseline, min_age, internal).await });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(c) = joined {
+            out.push(c);
+        }
+    }
+    out.sort_by(|a, b| a.planned.path.cmp(&b.planned.path));
+    out
+}
+
+async fn check_one(
+    client: &NpmClient,
+    planned: Planned,
+    baseline: Option<String>,
+    min_age: SignedDuration,
+    internal: Option<String>,
+) -> Checked {
+    let mut c = Checked {
+        findings: Vec::new(),
+        unknown: Vec::new(),
+        publisher: None,
+        attested: None,
+        runs_install_code: false,
+        planned,
+    };
+    let name = c.planned.name.clone();
+    let version = c.planned.version.clone();
+    let registry = client
+        .config
+        .registry_for(&name)
+        .without_credentials()
+        .to_string();
+    match &c.planned.source {
+        Source::Git(s) | Source::Url(s) | Source::File(s) => {
+            let level = if c.planned.direct {
+                Level::Warn
+            } else {
+                Level::Deny
+            };
+            c.findings.push(raw(
+                "non-registry-source",
+                level,
+                format!(
+                    "installed from outside the registry{}",
+                    if c.planned.direct {
+                        ""
+                    } else {
+                        " as a transitive dependency"
+                    }
+                ),
+                s.clone(),
+            ));
+            return c;
+        }
+        Source::Registry(Some(url)) if !url.starts_with(&registry) => {
+            c.findings.push(raw(
+                "lockfile-source-mismatch",
+                Level::Deny,
+                format!("the lockfile resolves it from `{url}`, not the registry configured for it (`{registry}`)"),
+                url.clone(),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(required) = &internal {
+        if !registry.starts_with(required.as_str()) {
+            c.findings.push(raw(
+                "dependency-confusion",
+                Level::Deny,
+                format!("`{name}` must come from `{required}` ([internal]), but resolves from `{registry}`"),
+                registry.clone(),
+            ));
+        }
+    }
+    match c.planned.integrity.as_deref() {
+        None => c.findings.push(raw(
+            "integrity-missing",
+            Level::Warn,
+            "the lockfile has no integrity for it".into(),
+            String::new(),
+        )),
+        Some(i) if !i.contains("sha512-") => c.findings.push(raw(
+            "integrity-weak",
+            Level::Warn,
+            "the lockfile's integrity is not sha512".into(),
+            i.to_owned(),
+        )),
+        _ => {}
+    }
+    let doc = match client.packument(&name).await {
+        Ok(d) => d,
+        Err(e) => {
+            c.unknown.push(e.to_string());
+            return c;
+        }
+    };
+    let Some(manifest) = doc.versions.get(&version) else {
+        c.unknown
+            .push(format!("npm:{name}@{version} is not on the registry"));
+        return c;
+    };
+    let dist = manifest.dist.clone().unwrap_or_default();
+    if let (Some(locked), Some(published)) = (&c.planned.integrity, &dist.integrity) {
+        if locked != published {
+            c.findings.push(raw(
+                "integrity-mismatch",
+                Level::Deny,
+                "the lockfile's integrity differs from the one the registry publishes".into(),
+                format!("lockfile {locked}, registry {published}"),
+            ));
+        }
+    }
+    let expected = c
+        .planned
+        .integrity
+        .as_deref()
+        .map(|i| Expected::Sri(i.to_owned()))
+        .or_else(|| Expected::npm(dist.integrity.as_deref(), dist.shasum.as_deref()));
+    let analysis = match (doc.tarball_url(&version), expected) {
+        (Some(url), Some(expected)) => {
+            match client.get(&name, &url, "application/octet-stream").await {
+                Ok(r) => warden_rules::analyze(
+                    &format!("npm:{name}@{version}"),
+                    &r.body,
+                    Some(&expected),
+                    Some(ArtifactKind::NpmPackage),
+                    &Limits::default(),
+                )
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        _ => Err(format!(
+            "npm:{name}@{version}: no tarball or digest to check"
+        )),
+    };
+    match &analysis {
+        Ok(a) => {
+            c.runs_install_code = a.surface.runs_code();
+            for f in &a.findings {
+                c.findings.push(raw(
+                    &f.rule,
+                    level(f.level.as_str()),
+                    f.summary.clone(),
+                    format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
+                ));
+            }
+        }
+        Err(e) => c.unknown.push(e.clone()),
+    }
+    c.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());
+    if let Some(j) = crate::history::npm(
+        client,
+        &doc,
+        &version,
+        baseline.as_deref(),
+        analysis.as_ref().ok(),
+        min_age,
+    )
+    .await
+    {
+        for f in j.findings {
+            let lvl = match f.level {
+                warden_history::Level::Deny => Level::Deny,
+                warden_history::Level::Warn => Level::Warn,
+                warden_history::Level::Allow => Level::Allow,
+            };
+            let evidence = f
+                .evidence
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            c.findings.push(raw(f.code, lvl, f.summary, evidence));
+        }
+    }
+    c
+}
+
+fn human(r: &GuardReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "warden: {}", r.command);
+    for p in &r.packages {
+        let shown: Vec<&Decided> = p
+            .findings
+            .iter()
+            .filter(|f| f.level > Level::Allow || f.allowed_by.is_some())
+            .collect();
+        if shown.is_empty() && p.unknown.is_empty() && p.scripts != "skipped" {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}@{}  {}", p.package, p.version, p.verdict);
+        for f in shown {
+            let by = f
+                .allowed_by
+                .as_ref()
+                .map(|o| format!(" (allowed by {o})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<5} {}  {}{by}",
+                f.level.as_str(),
+                f.code,
+                f.summary
+            );
+            if !f.evidence.is_empty() {
+                let _ = writeln!(out, "        {}", f.evidence);
+            }
+            if f.allowed_by.is_none() {
+                let _ = writeln!(out, "        to allow: {}", f.allow);
+            }
+        }
+        for u in &p.unknown {
+            let _ = writeln!(out, "  unknown: {u}");
+        }
+        if p.scripts == "skipped" {
+            let _ = writeln!(
+                out,
+                "  install scripts skipped: the policy does not allow them for this package"
+            );
+        }
+    }
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "\n{} packages: {} allowed, {} warned, {} denied, {} unknown. {}",
+        r.packages.len(),
+        s.get("allow").unwrap_or(&0),
+        s.get("warn").unwrap_or(&0),
+        s.get("deny").unwrap_or(&0),
+        s.get("unknown").unwrap_or(&0),
+        r.outcome
+    );
+    out
+}
+
+/// Appends one JSON line per package to the decision log.
+fn log_decisions(path: &Path, report: &GuardReport, policy: &Policy) {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(serde_json::to_vec(policy).unwrap_or_default());
+    let policy_digest = format!(
+        "sha256:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let time = jiff::Timestamp::now().to_string();
+    let mut lines = String::new();
+    for p in &report.packages {
+        let line = serde_json::json!({
+            "time": time,
+            "command": report.command,
+            "package": p.package,
+            "version": p.version,
+            "integrity": p.integrity,
+            "publisher": p.publisher,
+            "findings": p.findings.iter().map(|f| serde_json::json!({"code": f.code, "level": f.level})).collect::<Vec<_>>(),
+            "verdict": p.verdict,
+            "policy_digest": policy_digest,
+        });
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(lines.as_bytes());
+    }
+}

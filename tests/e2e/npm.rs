@@ -1,0 +1,292 @@
+//! `warden npm` with the real npm against the loopback registry: what a
+//! user sees — exit codes, what got installed, which canary never fired.
+
+use std::path::Path;
+
+use warden_testkit::{Output, Sandbox, TestRegistry};
+
+use crate::{json, warden};
+
+fn project(sandbox: &Sandbox) -> Vec<u8> {
+    let manifest = br#"{"name": "app", "version": "1.0.0", "private": true}"#.to_vec();
+    std::fs::write(sandbox.project().join("package.json"), &manifest).unwrap();
+    manifest
+}
+
+fn npm(registry: &TestRegistry, sandbox: &Sandbox, args: &[&str]) -> Output {
+    Output::of(
+        warden(sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .arg("npm")
+            .args(args),
+    )
+}
+
+fn installed(sandbox: &Sandbox, name: &str) -> Option<String> {
+    let manifest = sandbox
+        .project()
+        .join("node_modules")
+        .join(name)
+        .join("package.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest).ok()?).ok()?;
+    doc["version"].as_str().map(str::to_owned)
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_benign_install_really_installs() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    assert!(out.stdout.contains("allowed"), "{}", out.stdout);
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.project().join("package.json")).unwrap())
+            .unwrap();
+    assert!(
+        manifest["dependencies"]["benign-lib"].is_string(),
+        "{manifest}"
+    );
+    let lock = std::fs::read_to_string(sandbox.project().join("package-lock.json")).unwrap();
+    assert!(
+        lock.contains(
+            &registry.npm_built[&("benign-lib".to_owned(), "1.1.0".to_owned())].integrity
+        )
+    );
+    let log = std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl")).unwrap();
+    // 1.1.0 added a maintainer: a warning, recorded with the decision.
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"npm:benign-lib\""))
+        .unwrap();
+    assert!(
+        line.contains("\"verdict\":\"warn\"") && line.contains("maintainer-added"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_malicious_transitive_dependency_is_blocked_before_anything_runs() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    let manifest = project(&sandbox);
+    let before = files(&sandbox.project());
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["npm", "install", "app-helper"]),
+    )
+    .expect_code(77);
+    assert!(
+        out.stdout.contains("npm:evil-dropper@1.0.1  deny"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("download-and-execute"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !sandbox.canary("evil-dropper").exists(),
+        "the malicious script never ran"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        manifest,
+        "package.json unchanged"
+    );
+    let mut after = files(&sandbox.project());
+    after.retain(|f| f != ".warden");
+    assert_eq!(after, before, "no lockfile, no node_modules");
+
+    let report = json(&Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["--format", "json", "npm", "install", "app-helper"]),
+    ));
+    let evil = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == "npm:evil-dropper")
+        .unwrap();
+    assert_eq!(evil["verdict"], "deny");
+}
+
+#[test]
+fn allowed_scripts_run_without_secrets_and_others_are_skipped() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    // Not allowed: canary-postinstall is a young package (a warning), so its
+    // script is skipped by default.
+    npm(&registry, &sandbox, &["install", "canary-postinstall"]).expect_code(0);
+    assert_eq!(
+        installed(&sandbox, "canary-postinstall").as_deref(),
+        Some("1.0.0")
+    );
+    assert!(
+        !sandbox.canary("canary-postinstall").exists(),
+        "skipped without an allow entry"
+    );
+
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[[allow]]\npackage = \"npm:canary-postinstall\"\nscripts = true\nreason = \"reviewed\"\nexpires = \"2099-01-01\"\n",
+    )
+    .unwrap();
+    Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .env("WARDEN_TEST_SECRET", "hunter2")
+            .args(["npm", "install"]),
+    )
+    .expect_code(0);
+    let canary = std::fs::read_to_string(sandbox.canary("canary-postinstall")).unwrap();
+    assert_eq!(canary.trim(), "postinstall ran: no secret");
+}
+
+#[test]
+fn npm_ci_with_a_lockfile_pointing_off_registry_is_blocked() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    // Someone edits the lockfile to fetch from another host.
+    let lock_path = sandbox.project().join("package-lock.json");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let elsewhere = registry.npm_url().replace("127.0.0.1", "localhost");
+    let built = &registry.npm_built[&("benign-lib".to_owned(), "1.1.0".to_owned())];
+    let tampered = if lock.contains("\"resolved\"") {
+        lock.replace(&registry.npm_url(), &elsewhere)
+    } else {
+        lock.replacen(
+            &format!("\"integrity\": \"{}\"", built.integrity),
+            &format!("\"resolved\": \"{elsewhere}benign-lib/-/benign-lib-1.1.0.tgz\",\n      \"integrity\": \"{}\"", built.integrity),
+            1,
+        )
+    };
+    assert_ne!(tampered, lock);
+    std::fs::write(&lock_path, &tampered).unwrap();
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    let out = npm(&registry, &sandbox, &["ci"]).expect_code(77);
+    assert!(
+        out.stdout.contains("lockfile-source-mismatch"),
+        "{}",
+        out.stdout
+    );
+    assert!(!sandbox.project().join("node_modules").exists());
+    assert_eq!(
+        std::fs::read_to_string(&lock_path).unwrap(),
+        tampered,
+        "the lockfile is the user's: untouched"
+    );
+}
+
+#[test]
+fn release_age_steers_ranges_and_blocks_exact_pins() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "hist-fresh"]).expect_code(0);
+    assert_eq!(
+        installed(&sandbox, "hist-fresh").as_deref(),
+        Some("1.0.0"),
+        "1.1.0 is two hours old"
+    );
+
+    let out = npm(&registry, &sandbox, &["install", "hist-fresh@1.1.0"]).expect_code(77);
+    assert!(out.stdout.contains("release-too-fresh"), "{}", out.stdout);
+    assert_eq!(
+        installed(&sandbox, "hist-fresh").as_deref(),
+        Some("1.0.0"),
+        "nothing changed"
+    );
+}
+
+#[test]
+fn an_allow_entry_counts_until_it_expires() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let policy = |expires: &str| {
+        format!(
+            "[findings]\npublisher-new = \"deny\"\n[[allow]]\npackage = \"npm:hist-publisher-new\"\nfindings = [\"publisher-new\"]\nreason = \"new maintainer, vouched for\"\nexpires = \"{expires}\"\n"
+        )
+    };
+    std::fs::write(sandbox.project().join("warden.toml"), policy("2020-01-01")).unwrap();
+    let out = npm(
+        &registry,
+        &sandbox,
+        &["install", "hist-publisher-new@1.2.0"],
+    )
+    .expect_code(77);
+    assert!(out.stdout.contains("publisher-new"), "{}", out.stdout);
+    std::fs::write(sandbox.project().join("warden.toml"), policy("2099-01-01")).unwrap();
+    let out = npm(
+        &registry,
+        &sandbox,
+        &["install", "hist-publisher-new@1.2.0"],
+    )
+    .expect_code(0);
+    assert!(out.stdout.contains("allowed by"), "{}", out.stdout);
+    assert_eq!(
+        installed(&sandbox, "hist-publisher-new").as_deref(),
+        Some("1.2.0")
+    );
+}
+
+#[test]
+fn a_private_scope_resolved_from_another_registry_is_dependency_confusion() {
+    let registry = TestRegistry::with_scenarios(&["npm-guard"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[internal]\n\"npm:@corp/*\" = \"http://npm.corp.example.org/\"\n",
+    )
+    .unwrap();
+    let out = npm(&registry, &sandbox, &["install", "@corp/internal-lib"]).expect_code(77);
+    assert!(
+        out.stdout.contains("dependency-confusion"),
+        "{}",
+        out.stdout
+    );
+    assert!(installed(&sandbox, "@corp/internal-lib").is_none());
+}
+
+#[test]
+fn registry_down_is_69_and_a_bad_policy_is_78() {
+    let sandbox = Sandbox::new();
+    let manifest = project(&sandbox);
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", "http://127.0.0.1:9/")
+            .env("npm_config_fetch_retries", "0")
+            .args(["npm", "install", "benign-lib"]),
+    )
+    .expect_code(69);
+    assert!(!out.stderr.is_empty());
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        manifest
+    );
+
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[settings]\nmin-release-age = 48\n",
+    )
+    .unwrap();
+    let out = Output::of(warden(&sandbox).args(["npm", "install", "benign-lib"])).expect_code(78);
+    assert!(out.stderr.contains("warden.toml:2:19"), "{}", out.stderr);
+}
