@@ -75,6 +75,25 @@ fn a_benign_install_really_installs() {
 }
 
 #[test]
+fn a_second_run_over_an_unchanged_lockfile_downloads_no_archive() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    let tarballs = |r: &TestRegistry| r.requests_to("/npm/benign-lib/-/").len();
+    let after_first = tarballs(&registry);
+    assert!(after_first >= 1);
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    npm(&registry, &sandbox, &["ci"]).expect_code(0);
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+    assert_eq!(
+        tarballs(&registry),
+        after_first,
+        "verdicts are cached by integrity; npm uses its own cache"
+    );
+}
+
+#[test]
 fn a_malicious_transitive_dependency_is_blocked_before_anything_runs() {
     let registry = TestRegistry::with_scenarios(&["realism", "malicious", "npm-guard"]);
     let sandbox = Sandbox::new();

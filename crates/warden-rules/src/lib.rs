@@ -168,10 +168,12 @@ pub struct RuleSet {
     patterns: Vec<(usize, Regex)>,
 }
 
-const BUILTIN: &str = include_str!("../rules.toml");
+/// The built-in rules file, as compiled in.
+pub const BUILTIN_RULES: &str = include_str!("../rules.toml");
 
-static BUILTIN_SET: LazyLock<RuleSet> =
-    LazyLock::new(|| RuleSet::from_toml(BUILTIN).unwrap_or_else(|e| panic!("built-in rules: {e}")));
+static BUILTIN_SET: LazyLock<RuleSet> = LazyLock::new(|| {
+    RuleSet::from_toml(BUILTIN_RULES).unwrap_or_else(|e| panic!("built-in rules: {e}"))
+});
 
 impl RuleSet {
     /// The rules shipped with warden.

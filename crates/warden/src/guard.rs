@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jiff::SignedDuration;
@@ -402,7 +402,10 @@ async fn check_all(
         let client = client.clone();
         let baseline = baseline.get(&p.name).cloned();
         let internal = policy.internal_registry("npm", &p.name).map(str::to_owned);
-        tasks.spawn(async move { check_one(&client, p, baseline, min_age, internal).await });
+        let cache_dir = client.http.options().cache_dir.clone();
+        tasks.spawn(
+            async move { check_one(&client, cache_dir, p, baseline, min_age, internal).await },
+        );
     }
     let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -416,6 +419,7 @@ async fn check_all(
 
 async fn check_one(
     client: &NpmClient,
+    cache_dir: Option<PathBuf>,
     planned: Planned,
     baseline: Option<String>,
     min_age: SignedDuration,
@@ -522,34 +526,45 @@ async fn check_one(
         .as_deref()
         .map(|i| Expected::Sri(i.to_owned()))
         .or_else(|| Expected::npm(dist.integrity.as_deref(), dist.shasum.as_deref()));
-    let analysis = match (doc.tarball_url(&version), expected) {
-        (Some(url), Some(expected)) => {
-            match client.get(&name, &url, "application/octet-stream").await {
-                Ok(r) => warden_rules::analyze(
-                    &format!("npm:{name}@{version}"),
-                    &r.body,
-                    Some(&expected),
-                    Some(ArtifactKind::NpmPackage),
-                    &Limits::default(),
-                )
-                .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+    // The archive's verdict: from the cache by integrity when this exact
+    // artifact was read before (with the same rules), else downloaded,
+    // verified and read.
+    let cache_file = expected
+        .as_ref()
+        .and_then(|e| verdict_cache_path(cache_dir.as_deref(), e));
+    let cached = cache_file.as_deref().and_then(read_cached);
+    let fresh = cached.is_none();
+    let checked: Result<ArchiveVerdict, String> = match cached {
+        Some(v) => Ok(v),
+        None => match (doc.tarball_url(&version), expected) {
+            (Some(url), Some(expected)) => {
+                match client.get(&name, &url, "application/octet-stream").await {
+                    Ok(r) => warden_rules::analyze(
+                        &format!("npm:{name}@{version}"),
+                        &r.body,
+                        Some(&expected),
+                        Some(ArtifactKind::NpmPackage),
+                        &Limits::default(),
+                    )
+                    .map(|a| ArchiveVerdict::from(&a))
+                    .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
             }
-        }
-        _ => Err(format!(
-            "npm:{name}@{version}: no tarball or digest to check"
-        )),
+            _ => Err(format!(
+                "npm:{name}@{version}: no tarball or digest to check"
+            )),
+        },
     };
-    match &analysis {
-        Ok(a) => {
-            c.runs_install_code = a.surface.runs_code();
-            for f in &a.findings {
-                c.findings.push(raw(
-                    &f.rule,
-                    level(f.level.as_str()),
-                    f.summary.clone(),
-                    format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
-                ));
+    match &checked {
+        Ok(v) => {
+            if let (true, Some(path)) = (fresh, &cache_file) {
+                write_cached(path, v);
+            }
+            c.runs_install_code = v.surface.runs_code;
+            for f in &v.findings {
+                c.findings
+                    .push(raw(&f.0, level(&f.1), f.2.clone(), f.3.clone()));
             }
         }
         Err(e) => c.unknown.push(e.clone()),
@@ -560,7 +575,7 @@ async fn check_one(
         &doc,
         &version,
         baseline.as_deref(),
-        analysis.as_ref().ok(),
+        checked.as_ref().ok().map(|v| &v.surface),
         min_age,
     )
     .await
@@ -581,6 +596,89 @@ async fn check_one(
         }
     }
     c
+}
+
+/// What reading an archive established, kept by integrity so that a second
+/// run over an unchanged lockfile downloads nothing.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct ArchiveVerdict {
+    /// The rules and warden version that produced it.
+    fingerprint: String,
+    surface: crate::history::SurfaceFacts,
+    /// (code, level, summary, evidence)
+    findings: Vec<(String, String, String, String)>,
+}
+
+impl From<&warden_rules::Analysis> for ArchiveVerdict {
+    fn from(a: &warden_rules::Analysis) -> Self {
+        Self {
+            fingerprint: fingerprint(),
+            surface: crate::history::SurfaceFacts::from(a),
+            findings: a
+                .findings
+                .iter()
+                .map(|f| {
+                    (
+                        f.rule.clone(),
+                        f.level.as_str().to_owned(),
+                        f.summary.clone(),
+                        format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+fn fingerprint() -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(warden_rules::BUILTIN_RULES.as_bytes());
+    format!(
+        "{}:{}",
+        env!("CARGO_PKG_VERSION"),
+        d.iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+fn verdict_cache_path(cache_dir: Option<&Path>, expected: &Expected) -> Option<PathBuf> {
+    use sha2::Digest;
+    let Expected::Sri(sri) = expected else {
+        return None;
+    };
+    if !sri.contains("sha512-") {
+        return None;
+    }
+    let key = sha2::Sha256::digest(sri.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    Some(cache_dir?.join("verdicts-v1").join(format!("{key}.json")))
+}
+
+fn read_cached(path: &Path) -> Option<ArchiveVerdict> {
+    let v: ArchiveVerdict = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    (v.fingerprint == fingerprint()).then_some(v)
+}
+
+fn write_cached(path: &Path, v: &ArchiveVerdict) {
+    let (Some(dir), Ok(bytes)) = (path.parent(), serde_json::to_vec(v)) else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    // Written aside and renamed, so a concurrent reader never sees half.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
 }
 
 fn human(r: &GuardReport) -> String {

@@ -15,12 +15,34 @@ use warden_rules::Analysis;
 /// At most this many added dependencies are looked up.
 const MAX_DEPENDENCY_LOOKUPS: usize = 16;
 
-fn content_findings(analysis: Option<&Analysis>) -> bool {
-    analysis.is_some_and(|a| {
-        a.findings
-            .iter()
-            .any(|f| f.level > warden_rules::Level::Allow)
-    })
+/// What the history checks need from a version's archive.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SurfaceFacts {
+    pub runs_code: bool,
+    /// What runs, as `kind file` lines.
+    pub detail: Vec<String>,
+    /// Any content or surface finding above `allow`.
+    pub content_findings: bool,
+}
+
+impl From<&Analysis> for SurfaceFacts {
+    fn from(a: &Analysis) -> Self {
+        use warden_archive::Runs;
+        Self {
+            runs_code: a.surface.runs_code(),
+            detail: a
+                .surface
+                .items
+                .iter()
+                .filter(|i| matches!(i.runs, Runs::Install | Runs::Build | Runs::Startup))
+                .map(|i| format!("{} {}", i.kind, i.file))
+                .collect(),
+            content_findings: a
+                .findings
+                .iter()
+                .any(|f| f.level > warden_rules::Level::Allow),
+        }
+    }
 }
 
 pub async fn npm(
@@ -28,7 +50,7 @@ pub async fn npm(
     doc: &Packument,
     version: &str,
     baseline: Option<&str>,
-    analysis: Option<&Analysis>,
+    surface: Option<&SurfaceFacts>,
     min_age: SignedDuration,
 ) -> Option<Judgement> {
     let mut timeline = Timeline::from_npm(doc);
@@ -66,9 +88,9 @@ pub async fn npm(
         }
     }
     if let Some(facts) = timeline.get_mut(version) {
-        if let Some(a) = analysis.filter(|a| a.surface.runs_code()) {
+        if let Some(a) = surface.filter(|a| a.runs_code) {
             facts.install_time = Some(true);
-            facts.install_detail = runs_code_detail(a);
+            facts.install_detail = a.detail.clone();
         }
         facts.malware = match client.advisories(&doc.name, &[version.to_owned()]).await {
             Ok(Some(list)) => Some(
@@ -80,7 +102,7 @@ pub async fn npm(
     }
     let mut ctx = Context::new(Timestamp::now());
     ctx.min_release_age = min_age;
-    ctx.content_findings = content_findings(analysis);
+    ctx.content_findings = surface.is_some_and(|s| s.content_findings);
     let previous = baseline
         .map(str::to_owned)
         .or_else(|| timeline.previous(version).map(|p| p.version.clone()));
@@ -116,17 +138,6 @@ pub async fn npm(
         }
     }
     warden_history::judge(&timeline, version, previous.as_deref(), &ctx)
-}
-
-/// What on the surface runs code, as `kind file` lines.
-fn runs_code_detail(a: &Analysis) -> Vec<String> {
-    use warden_archive::Runs;
-    a.surface
-        .items
-        .iter()
-        .filter(|i| matches!(i.runs, Runs::Install | Runs::Build | Runs::Startup))
-        .map(|i| format!("{} {}", i.kind, i.file))
-        .collect()
 }
 
 /// Whether an advisory's npm range covers `version`; an advisory without a
@@ -178,7 +189,7 @@ pub async fn pypi(
     provenance: &BTreeMap<String, warden_registry::pypi::Provenance>,
     version: &str,
     baseline: Option<&str>,
-    analysis: Option<&Analysis>,
+    surface: Option<&SurfaceFacts>,
     min_age: SignedDuration,
 ) -> Option<Judgement> {
     let mut timeline = Timeline::from_pypi(project, provenance);
@@ -204,15 +215,15 @@ pub async fn pypi(
         Ok(None) | Err(_) => None,
     };
     if let Some(f) = timeline.get_mut(version) {
-        if let Some(a) = analysis {
-            f.install_time = Some(a.surface.runs_code());
-            f.install_detail = runs_code_detail(a);
+        if let Some(a) = surface {
+            f.install_time = Some(a.runs_code);
+            f.install_detail = a.detail.clone();
         }
         f.malware = malware;
     }
     let mut ctx = Context::new(Timestamp::now());
     ctx.min_release_age = min_age;
-    ctx.content_findings = content_findings(analysis);
+    ctx.content_findings = surface.is_some_and(|s| s.content_findings);
     warden_history::judge(&timeline, version, previous.as_deref(), &ctx)
 }
 

@@ -100,7 +100,11 @@ pub async fn run(
                 &doc,
                 &selected,
                 args.from.as_deref(),
-                surface.as_ref().ok(),
+                surface
+                    .as_ref()
+                    .ok()
+                    .map(crate::history::SurfaceFacts::from)
+                    .as_ref(),
                 min_age,
             )
             .await;
@@ -161,7 +165,11 @@ pub async fn run(
                 &provenance,
                 &selected,
                 args.from.as_deref(),
-                surface.as_ref().ok().map(|(_, a)| a),
+                surface
+                    .as_ref()
+                    .ok()
+                    .map(|(_, a)| crate::history::SurfaceFacts::from(a))
+                    .as_ref(),
                 min_age,
             )
             .await;
