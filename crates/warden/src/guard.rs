@@ -407,14 +407,51 @@ async fn check_all(
             async move { check_one(&client, cache_dir, p, baseline, min_age, internal).await },
         );
     }
+    let total = tasks.len();
+    let progress = Progress::start(total);
     let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         if let Ok(c) = joined {
             out.push(c);
         }
+        progress.tick(out.len());
     }
+    progress.finish();
     out.sort_by(|a, b| a.planned.path.cmp(&b.planned.path));
     out
+}
+
+/// A one-line progress count on stderr, shown only on a terminal and only
+/// once checking has taken more than a moment.
+struct Progress {
+    total: usize,
+    started: std::time::Instant,
+    shown: std::cell::Cell<bool>,
+    enabled: bool,
+}
+
+impl Progress {
+    fn start(total: usize) -> Self {
+        Self {
+            total,
+            started: std::time::Instant::now(),
+            shown: std::cell::Cell::new(false),
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&self, done: usize) {
+        if self.enabled && self.started.elapsed() > std::time::Duration::from_millis(800) {
+            self.shown.set(true);
+            eprint!("\rwarden: checked {done}/{} packages", self.total);
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown.get() {
+            eprintln!();
+        }
+    }
 }
 
 async fn check_one(
