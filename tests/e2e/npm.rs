@@ -250,6 +250,11 @@ fn an_allow_entry_counts_until_it_expires() {
         &["install", "hist-publisher-new@1.2.0"],
     )
     .expect_code(77);
+    assert!(
+        out.stdout.contains("expired allow entry at"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("publisher-new"), "{}", out.stdout);
     std::fs::write(sandbox.project().join("warden.toml"), policy("2099-01-01")).unwrap();
     let out = npm(
@@ -259,6 +264,21 @@ fn an_allow_entry_counts_until_it_expires() {
     )
     .expect_code(0);
     assert!(out.stdout.contains("allowed by"), "{}", out.stdout);
+    assert!(!out.stdout.contains("unused allow entry"), "{}", out.stdout);
+    // An entry for a package that is not in the plan is reported as unused.
+    let extra =
+        "[[allow]]\npackage = \"npm:not-installed\"\nreason = \"old\"\nexpires = \"2099-01-01\"\n";
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        format!("{}{extra}", policy("2099-01-01")),
+    )
+    .unwrap();
+    let out = npm(&registry, &sandbox, &["install"]).expect_code(0);
+    assert!(
+        out.stdout.contains("unused allow entry at"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         installed(&sandbox, "hist-publisher-new").as_deref(),
         Some("1.2.0")

@@ -54,6 +54,10 @@ struct GuardReport {
     packages: Vec<PackageReport>,
     summary: BTreeMap<&'static str, usize>,
     outcome: String,
+    /// Allow entries that matched nothing in this run (`file:line`).
+    unused_allow: Vec<String>,
+    /// Allow entries past their `expires` date: they no longer count.
+    expired_allow: Vec<String>,
 }
 
 fn level(s: &str) -> Level {
@@ -183,6 +187,7 @@ pub async fn npm(
     let today = jiff::Zoned::now().date();
     let mut reports = Vec::new();
     let mut allow_scripts = Vec::new();
+    let mut used = BTreeSet::new();
     for c in &checked {
         let subject = Subject {
             ecosystem: "npm".into(),
@@ -196,6 +201,7 @@ pub async fn npm(
             .iter()
             .map(|f| {
                 let (l, by) = policy.level(&subject, &f.code, f.default, today);
+                used.extend(by);
                 Decided {
                     allow: format!(
                         "[[allow]] package = \"npm:{}\" version = \"{}\" findings = [\"{}\"] reason = \"…\" expires = \"YYYY-MM-DD\"",
@@ -228,7 +234,12 @@ pub async fn npm(
         // Scripts run when an allow entry says so, or when nothing was found.
         let scripts = if !runs {
             "none"
-        } else if policy.scripts_allowed(&subject, today).is_some()
+        } else if policy
+            .scripts_allowed(&subject, today)
+            .inspect(|i| {
+                used.insert(*i);
+            })
+            .is_some()
             || (worst == Level::Allow && c.unknown.is_empty())
         {
             allow_scripts.push(c.planned.name.clone());
@@ -278,6 +289,18 @@ pub async fn npm(
         packages: reports,
         summary,
         outcome,
+        unused_allow: policy
+            .allow
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !used.contains(i) && a.expires >= today)
+            .map(|(_, a)| a.origin.clone())
+            .collect(),
+        expired_allow: policy
+            .expired(today)
+            .iter()
+            .map(|a| a.origin.clone())
+            .collect(),
     };
     log_decisions(&project.join(&global.decision_log), &report, &policy);
     let text = match global.format {
@@ -760,6 +783,15 @@ fn human(r: &GuardReport) -> String {
                 "  install scripts skipped: the policy does not allow them for this package"
             );
         }
+    }
+    for o in &r.expired_allow {
+        let _ = writeln!(out, "\nexpired allow entry at {o}: it no longer counts");
+    }
+    for o in &r.unused_allow {
+        let _ = writeln!(
+            out,
+            "\nunused allow entry at {o}: it matched nothing in this run"
+        );
     }
     let s = &r.summary;
     let _ = writeln!(
