@@ -329,3 +329,37 @@ fn registry_down_is_69_and_a_bad_policy_is_78() {
     let out = Output::of(warden(&sandbox).args(["npm", "install", "benign-lib"])).expect_code(78);
     assert!(out.stderr.contains("warden.toml:2:19"), "{}", out.stderr);
 }
+
+#[test]
+fn npx_runs_only_what_was_checked() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    let manifest = project(&sandbox);
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["npx", "hello-cli", "the", "guard"]),
+    )
+    .expect_code(0);
+    assert!(
+        out.stdout.contains("hello from the guard"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !sandbox.project().join("node_modules").exists(),
+        "installed in a scratch project"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        manifest
+    );
+
+    let out = npm(&registry, &sandbox, &["exec", "--", "evil-dropper"]).expect_code(77);
+    assert!(
+        out.stdout.contains("download-and-execute"),
+        "{}",
+        out.stdout
+    );
+    assert!(!sandbox.canary("evil-dropper").exists());
+}

@@ -125,6 +125,108 @@ pub fn classify(args: &[String]) -> NpmCommand {
     }
 }
 
+/// What `npm exec` / `npx` asks to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    /// The package spec to install (`cowsay`, `cowsay@1.5.0`).
+    pub package: String,
+    /// The command to run, when given apart from the package (`--package`).
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    /// npm flags that shape the install (`--registry ...`).
+    pub flags: Vec<String>,
+}
+
+/// Reads `exec [--package=<spec>] [--] <command or spec> [args]`.
+pub fn exec_request(args: &[String]) -> Option<ExecRequest> {
+    let mut package = None;
+    let mut flags = Vec::new();
+    let mut rest = Vec::new();
+    let mut iter = args
+        .iter()
+        .skip_while(|a| *a != "exec" && *a != "x")
+        .skip(1)
+        .peekable();
+    while let Some(a) = iter.next() {
+        if a == "--" {
+            rest.extend(iter.by_ref().cloned());
+            break;
+        }
+        if let Some(p) = a.strip_prefix("--package=") {
+            package = Some(p.to_owned());
+        } else if a == "--package" || a == "-p" {
+            package = iter.next().cloned();
+        } else if a == "--yes" || a == "-y" || a == "--no" || a == "-n" {
+            // npm's own prompt: warden decides.
+        } else if a.starts_with('-') {
+            flags.push(a.clone());
+            if !a.contains('=') && VALUE_FLAGS.contains(&a.as_str()) {
+                flags.extend(iter.next().cloned());
+            }
+        } else {
+            rest.push(a.clone());
+            rest.extend(iter.by_ref().cloned());
+            break;
+        }
+    }
+    let mut rest = rest.into_iter();
+    match package {
+        Some(p) => Some(ExecRequest {
+            package: p,
+            command: rest.next(),
+            args: rest.collect(),
+            flags,
+        }),
+        None => Some(ExecRequest {
+            package: rest.next()?,
+            command: None,
+            args: rest.collect(),
+            flags,
+        }),
+    }
+}
+
+/// `npx <args>` as the equivalent `npm exec` command line: npx's own flags,
+/// then `--`, then the package and its arguments.
+pub fn npx_to_exec(args: &[String]) -> Vec<String> {
+    let mut out = vec!["exec".to_owned()];
+    let mut iter = args.iter();
+    while let Some(a) = iter.next() {
+        if !a.starts_with('-') {
+            out.push("--".to_owned());
+            out.push(a.clone());
+            out.extend(iter.cloned());
+            break;
+        }
+        out.push(a.clone());
+        if (a == "-p" || a == "--package" || VALUE_FLAGS.contains(&a.as_str())) && !a.contains('=')
+        {
+            out.extend(iter.next().cloned());
+        }
+    }
+    out
+}
+
+/// The command a package installs under its own name, or its only one.
+pub fn default_bin(project: &Path, spec: &str) -> Option<String> {
+    // `@scope/name@1.0.0` -> `@scope/name`
+    let name = match spec[1.min(spec.len())..].find('@') {
+        Some(i) => &spec[..i + 1],
+        None => spec,
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.join("node_modules").join(name).join("package.json")).ok()?,
+    )
+    .ok()?;
+    let short = name.rsplit('/').next().unwrap_or(name);
+    match &manifest["bin"] {
+        serde_json::Value::String(_) => Some(short.to_owned()),
+        serde_json::Value::Object(bins) if bins.contains_key(short) => Some(short.to_owned()),
+        serde_json::Value::Object(bins) if bins.len() == 1 => bins.keys().next().cloned(),
+        _ => None,
+    }
+}
+
 /// The finding codes the install plan itself raises.
 pub const PLAN_CODES: &[&str] = &[
     "lockfile-source-mismatch",
@@ -449,6 +551,27 @@ mod tests {
         );
         assert_eq!(classify(&args("run build")), NpmCommand::Other);
         assert_eq!(classify(&args("--version")), NpmCommand::Other);
+    }
+
+    #[test]
+    fn exec_and_npx_command_lines() {
+        let e = exec_request(&args("exec -- cowsay@1.5.0 hello there")).unwrap();
+        assert_eq!(
+            (e.package.as_str(), e.command, e.args),
+            ("cowsay@1.5.0", None, args("hello there"))
+        );
+        let e = exec_request(&args("exec --package=typescript -- tsc --version")).unwrap();
+        assert_eq!(
+            (e.package.as_str(), e.command.as_deref()),
+            ("typescript", Some("tsc"))
+        );
+        let e = exec_request(&args("exec --registry http://r/ cowsay hi")).unwrap();
+        assert_eq!(e.flags, args("--registry http://r/"));
+        assert_eq!(
+            npx_to_exec(&args("--yes cowsay -f x")),
+            args("exec --yes -- cowsay -f x")
+        );
+        assert!(exec_request(&args("exec")).is_none());
     }
 
     #[test]

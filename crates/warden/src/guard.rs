@@ -117,15 +117,8 @@ pub async fn npm(
 ) -> Result<(String, u8), Failure> {
     let policy = crate::policy::load(global)?;
     let command = warden_npm::classify(&args.args);
-    match &command {
-        NpmCommand::Other => return passthrough(&args.args),
-        NpmCommand::Exec { .. } => {
-            return Err(
-                Failure::new(exit::USAGE, "warden does not guard `npm exec` / `npx` yet")
-                    .with_hint("install the package with `warden npm install` first, then run it"),
-            );
-        }
-        _ => {}
+    if command == NpmCommand::Other {
+        return passthrough(&args.args);
     }
     if args.args.iter().any(|a| a == "-g" || a == "--global") {
         return Err(
@@ -133,7 +126,39 @@ pub async fn npm(
                 .with_hint("install into a project with `warden npm install`"),
         );
     }
-    let project = std::env::current_dir().map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+    // `npm exec`: the package is checked and installed in a scratch
+    // project, then its command runs from there, pinned.
+    let exec = match &command {
+        NpmCommand::Exec { .. } => Some(warden_npm::exec_request(&args.args).ok_or_else(|| {
+            Failure::new(exit::USAGE, "no package to run").with_hint("warden npx <package> [args]")
+        })?),
+        _ => None,
+    };
+    let scratch = match &exec {
+        Some(_) => {
+            Some(tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?)
+        }
+        None => None,
+    };
+    let project = match &scratch {
+        Some(dir) => {
+            std::fs::write(
+                dir.path().join("package.json"),
+                br#"{"name":"warden-exec","version":"0.0.0","private":true}"#,
+            )
+            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            dir.path().to_path_buf()
+        }
+        None => std::env::current_dir().map_err(|e| Failure::new(exit::USAGE, e.to_string()))?,
+    };
+    let plan_args: Vec<String> = match &exec {
+        Some(e) => {
+            let mut a = vec!["install".to_owned(), e.package.clone()];
+            a.extend(e.flags.iter().cloned());
+            a
+        }
+        None => args.args.clone(),
+    };
     let client = ctx.npm(&warden_registry::npmrc::cli_settings(&args.args))?;
     let min_age =
         SignedDuration::from_hours(i64::try_from(policy.min_release_age_hours).unwrap_or(48));
@@ -173,8 +198,8 @@ pub async fn npm(
             // An exact pin to a release younger than the minimum age cannot
             // resolve "before" it: resolve without the age limit, and let the
             // checks report `release-too-fresh`.
-            let r = warden_npm::resolve(&npm_program(), &project, &args.args, before, &env)
-                .or_else(|_| warden_npm::resolve(&npm_program(), &project, &args.args, None, &env))
+            let r = warden_npm::resolve(&npm_program(), &project, &plan_args, before, &env)
+                .or_else(|_| warden_npm::resolve(&npm_program(), &project, &plan_args, None, &env))
                 .map_err(|e| {
                 Failure::new(exit::UNAVAILABLE, e.to_string())
                     .with_hint("npm could not plan the install without running anything; fix what it reports, or pin an older version")
@@ -330,13 +355,36 @@ pub async fn npm(
     }
     let code = install(
         &project,
-        &args.args,
+        &plan_args,
         resolved.as_ref(),
         &allow_scripts,
         &policy,
         ctx,
     )?;
-    Ok((String::new(), code))
+    match (&exec, code) {
+        (Some(e), 0) => run_exec(&project, e),
+        _ => Ok((String::new(), code)),
+    }
+}
+
+/// Runs the checked package's command from the scratch project, in the
+/// user's directory.
+fn run_exec(project: &Path, e: &warden_npm::ExecRequest) -> Result<(String, u8), Failure> {
+    let bin = match &e.command {
+        Some(c) => c.clone(),
+        None => warden_npm::default_bin(project, &e.package).ok_or_else(|| {
+            Failure::new(
+                exit::USAGE,
+                format!("`{}` installs no command to run", e.package),
+            )
+        })?,
+    };
+    let path = project.join("node_modules").join(".bin").join(&bin);
+    let status = Command::new(&path)
+        .args(&e.args)
+        .status()
+        .map_err(|err| Failure::new(exit::UNAVAILABLE, format!("could not run `{bin}`: {err}")))?;
+    Ok((String::new(), exit_code(status)))
 }
 
 /// Asks on a terminal; without one (or with `CI` set) goes on.

@@ -104,12 +104,20 @@ fn split_tool_args(argv: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString>, V
     let mut i = 1;
     while i < argv.len() {
         let a = argv[i].to_string_lossy();
-        if a == "npm" {
-            let rest = argv[i + 1..]
+        if a == "npm" || a == "npx" {
+            let rest: Vec<String> = argv[i + 1..]
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            return (argv[..=i].to_vec(), rest);
+            let mut head = argv[..i].to_vec();
+            head.push("npm".into());
+            // `warden npx pkg` is `warden npm exec -- pkg`.
+            let rest = if a == "npx" {
+                warden_npm::npx_to_exec(&rest)
+            } else {
+                rest
+            };
+            return (head, rest);
         }
         if !a.starts_with('-') {
             break;
