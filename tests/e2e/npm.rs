@@ -363,3 +363,25 @@ fn npx_runs_only_what_was_checked() {
     );
     assert!(!sandbox.canary("evil-dropper").exists());
 }
+
+#[test]
+fn a_blocked_install_leaves_an_existing_lockfile_and_node_modules_alone() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    let manifest = std::fs::read(sandbox.project().join("package.json")).unwrap();
+    let lock = std::fs::read(sandbox.project().join("package-lock.json")).unwrap();
+    npm(&registry, &sandbox, &["install", "app-helper"]).expect_code(77);
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        manifest
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+        lock
+    );
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+    assert!(installed(&sandbox, "evil-dropper").is_none());
+    assert!(!sandbox.canary("evil-dropper").exists());
+}
