@@ -149,15 +149,7 @@ impl PypiClient {
         let Some(url) = pypi::json_api_url(index, name) else {
             return Ok(None);
         };
-        match self
-            .http
-            .get(&format!("pypi:{name}"), &url, "application/json", None)
-            .await
-        {
-            Ok(r) => JsonProject::from_slice(name, &url, &r.body).map(Some),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.json_document(name, &url).await
     }
 
     /// PyPI's JSON API document for one version (its `vulnerabilities` are
@@ -175,12 +167,21 @@ impl PypiClient {
             return Ok(None);
         };
         // `.../pypi/<name>/json` joined with `1.0/json` gives `.../pypi/<name>/1.0/json`.
+        self.json_document(name, &url).await
+    }
+
+    /// A JSON API document, `None` when the index answers 404.
+    async fn json_document(
+        &self,
+        name: &str,
+        url: &RedactedUrl,
+    ) -> Result<Option<JsonProject>, Error> {
         match self
             .http
-            .get(&format!("pypi:{name}"), &url, "application/json", None)
+            .get(&format!("pypi:{name}"), url, "application/json", None)
             .await
         {
-            Ok(r) => JsonProject::from_slice(name, &url, &r.body).map(Some),
+            Ok(r) => JsonProject::from_slice(name, url, &r.body).map(Some),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
