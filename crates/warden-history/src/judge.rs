@@ -8,13 +8,7 @@ use serde::Serialize;
 use crate::popular;
 use crate::timeline::{Timeline, Trust, VersionFacts};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Level {
-    Allow,
-    Warn,
-    Deny,
-}
+pub use warden_policy::Level;
 
 /// A history finding: a stable code, a level, what happened, the evidence,
 /// and the policy entry that would allow it.

@@ -56,23 +56,8 @@ pub fn analyze(
     Ok(Analysis { surface, findings })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Level {
-    Allow,
-    Warn,
-    Deny,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Warn => "warn",
-            Self::Deny => "deny",
-        }
-    }
-}
+/// Finding levels are the policy's.
+pub use warden_policy::Level;
 
 /// A rule that fired, with its evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

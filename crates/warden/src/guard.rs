@@ -60,14 +60,6 @@ struct GuardReport {
     expired_allow: Vec<String>,
 }
 
-fn level(s: &str) -> Level {
-    match s {
-        "deny" => Level::Deny,
-        "warn" => Level::Warn,
-        _ => Level::Allow,
-    }
-}
-
 struct Raw {
     code: String,
     default: Level,
@@ -671,8 +663,7 @@ async fn check_one(
             }
             c.runs_install_code = v.surface.runs_code;
             for f in &v.findings {
-                c.findings
-                    .push(raw(&f.0, level(&f.1), f.2.clone(), f.3.clone()));
+                c.findings.push(raw(&f.0, f.1, f.2.clone(), f.3.clone()));
             }
         }
         Err(e) => c.unknown.push(e.clone()),
@@ -689,11 +680,7 @@ async fn check_one(
     .await
     {
         for f in j.findings {
-            let lvl = match f.level {
-                warden_history::Level::Deny => Level::Deny,
-                warden_history::Level::Warn => Level::Warn,
-                warden_history::Level::Allow => Level::Allow,
-            };
+            let lvl = f.level;
             let evidence = f
                 .evidence
                 .iter()
@@ -714,7 +701,7 @@ struct ArchiveVerdict {
     fingerprint: String,
     surface: crate::history::SurfaceFacts,
     /// (code, level, summary, evidence)
-    findings: Vec<(String, String, String, String)>,
+    findings: Vec<(String, Level, String, String)>,
 }
 
 impl From<&warden_rules::Analysis> for ArchiveVerdict {
@@ -728,7 +715,7 @@ impl From<&warden_rules::Analysis> for ArchiveVerdict {
                 .map(|f| {
                     (
                         f.rule.clone(),
-                        f.level.as_str().to_owned(),
+                        f.level,
                         f.summary.clone(),
                         format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
                     )

@@ -37,10 +37,7 @@ impl From<&Analysis> for SurfaceFacts {
                 .filter(|i| matches!(i.runs, Runs::Install | Runs::Build | Runs::Startup))
                 .map(|i| format!("{} {}", i.kind, i.file))
                 .collect(),
-            content_findings: a
-                .findings
-                .iter()
-                .any(|f| f.level > warden_rules::Level::Allow),
+            content_findings: a.findings.iter().any(|f| f.level > Level::Allow),
         }
     }
 }
@@ -238,11 +235,7 @@ pub fn human(out: &mut String, j: &Judgement) {
     } else {
         let _ = writeln!(out, "  history{against}:");
         for f in &j.findings {
-            let level = match f.level {
-                Level::Deny => "deny",
-                Level::Warn => "warn",
-                Level::Allow => "allow",
-            };
+            let level = f.level.as_str();
             let _ = writeln!(out, "    {level:<5} {}  {}", f.code, f.summary);
             for (k, v) in &f.evidence {
                 if !v.is_empty() {
