@@ -385,3 +385,27 @@ fn a_blocked_install_leaves_an_existing_lockfile_and_node_modules_alone() {
     assert!(installed(&sandbox, "evil-dropper").is_none());
     assert!(!sandbox.canary("evil-dropper").exists());
 }
+
+#[test]
+fn a_workspace_project_is_planned_with_its_members() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.project().join("package.json"),
+        r#"{"name": "mono", "version": "1.0.0", "private": true, "workspaces": ["packages/*"]}"#,
+    )
+    .unwrap();
+    let member = sandbox.project().join("packages/a");
+    std::fs::create_dir_all(&member).unwrap();
+    std::fs::write(
+        member.join("package.json"),
+        r#"{"name": "a", "version": "1.0.0", "dependencies": {"benign-lib": "^1.0.0"}}"#,
+    )
+    .unwrap();
+    npm(&registry, &sandbox, &["install"]).expect_code(0);
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+    assert!(
+        sandbox.project().join("node_modules/a").exists(),
+        "the member is linked"
+    );
+}

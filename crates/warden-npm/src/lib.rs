@@ -425,6 +425,17 @@ pub fn resolve(
             })?;
         }
     }
+    // Workspaces: npm needs each member's manifest to plan.
+    for dir in workspace_dirs(project) {
+        let from = project.join(&dir).join("package.json");
+        let to = scratch.path().join(&dir);
+        std::fs::create_dir_all(&to)
+            .and_then(|()| std::fs::copy(&from, to.join("package.json")))
+            .map_err(|source| Error::Io {
+                path: from.clone(),
+                source,
+            })?;
+    }
     let mut cmd = Command::new(npm);
     cmd.args(args)
         .args([
@@ -467,6 +478,60 @@ pub fn resolve(
         lockfile,
         manifest,
     })
+}
+
+/// The workspace folders the root `package.json` names (`packages/*`,
+/// `apps/web`), relative to the project, that have a `package.json`.
+pub fn workspace_dirs(project: &Path) -> Vec<PathBuf> {
+    let Ok(bytes) = std::fs::read(project.join("package.json")) else {
+        return Vec::new();
+    };
+    let Ok(manifest) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    let patterns: Vec<String> = match &manifest["workspaces"] {
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        serde_json::Value::Object(o) => o
+            .get("packages")
+            .and_then(|p| p.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let pattern = pattern.trim_start_matches("./").trim_end_matches('/');
+        if pattern.split('/').any(|p| p == "..") {
+            continue;
+        }
+        // The common forms: a folder, or `dir/*` (one level of members).
+        match pattern.strip_suffix("/*") {
+            Some(parent) => {
+                let Ok(entries) = std::fs::read_dir(project.join(parent)) else {
+                    continue;
+                };
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().join("package.json").is_file())
+                    .map(|e| Path::new(parent).join(e.file_name()))
+                    .collect();
+                found.sort();
+                out.extend(found);
+            }
+            None if project.join(pattern).join("package.json").is_file() => {
+                out.push(PathBuf::from(pattern))
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 /// Environment variables whose names look like secrets.
@@ -614,6 +679,33 @@ mod tests {
         assert!(p[0].direct && !p[1].direct);
         assert!(parse_lockfile(Path::new("l"), b"{").is_err());
         assert!(parse_lockfile(Path::new("l"), b"{}").is_err());
+    }
+
+    #[test]
+    fn workspace_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("package.json"),
+            r#"{"workspaces": ["packages/*", "apps/web", "../escape"]}"#,
+        )
+        .unwrap();
+        for m in [
+            "packages/a",
+            "packages/b",
+            "apps/web",
+            "packages/no-manifest",
+        ] {
+            std::fs::create_dir_all(root.join(m)).unwrap();
+            if !m.ends_with("no-manifest") {
+                std::fs::write(root.join(m).join("package.json"), "{}").unwrap();
+            }
+        }
+        let dirs: Vec<String> = workspace_dirs(root)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(dirs, ["packages/a", "packages/b", "apps/web"]);
     }
 
     #[test]
