@@ -60,14 +60,14 @@ struct GuardReport {
     expired_allow: Vec<String>,
 }
 
-struct Raw {
+pub(crate) struct Raw {
     code: String,
     default: Level,
     summary: String,
     evidence: String,
 }
 
-fn raw(code: &str, default: Level, summary: String, evidence: String) -> Raw {
+pub(crate) fn raw(code: &str, default: Level, summary: String, evidence: String) -> Raw {
     Raw {
         code: code.to_owned(),
         default,
@@ -76,14 +76,24 @@ fn raw(code: &str, default: Level, summary: String, evidence: String) -> Raw {
     }
 }
 
+/// The package a check is about, whatever its ecosystem.
+pub(crate) struct Pkg {
+    pub name: String,
+    pub version: String,
+    /// Where it lands: `node_modules/a/node_modules/b`, or a file name.
+    pub path: String,
+    pub integrity: Option<String>,
+    pub has_install_script: bool,
+}
+
 /// What checking one package found, before policy.
-struct Checked {
-    planned: Planned,
-    findings: Vec<Raw>,
-    unknown: Vec<String>,
-    publisher: Option<String>,
-    attested: Option<(String, Option<String>)>,
-    runs_install_code: bool,
+pub(crate) struct Checked {
+    pub pkg: Pkg,
+    pub findings: Vec<Raw>,
+    pub unknown: Vec<String>,
+    pub publisher: Option<String>,
+    pub attested: Option<(String, Option<String>)>,
+    pub runs_install_code: bool,
 }
 
 fn npm_program() -> String {
@@ -201,132 +211,20 @@ pub async fn npm(
     };
 
     let checked = check_all(&client, packages, &baseline, min_age, &policy).await;
-    let today = jiff::Zoned::now().date();
-    let mut reports = Vec::new();
-    let mut allow_scripts = Vec::new();
-    let mut used = BTreeSet::new();
-    for c in &checked {
-        let subject = Subject {
-            ecosystem: "npm".into(),
-            name: c.planned.name.clone(),
-            version: c.planned.version.clone(),
-            publisher: c.publisher.clone(),
-            attested_source: c.attested.clone(),
-        };
-        let findings: Vec<Decided> = c
-            .findings
-            .iter()
-            .map(|f| {
-                let (l, by) = policy.level(&subject, &f.code, f.default, today);
-                used.extend(by);
-                Decided {
-                    allow: format!(
-                        "[[allow]] package = \"npm:{}\" version = \"{}\" findings = [\"{}\"] reason = \"…\" expires = \"YYYY-MM-DD\"",
-                        c.planned.name, c.planned.version, f.code
-                    ),
-                    code: f.code.clone(),
-                    level: l,
-                    default: f.default,
-                    summary: f.summary.clone(),
-                    evidence: f.evidence.clone(),
-                    allowed_by: by.map(|i| policy.allow[i].origin.clone()),
-                }
-            })
-            .collect();
-        let worst = findings
-            .iter()
-            .map(|f| f.level)
-            .max()
-            .unwrap_or(Level::Allow);
-        let verdict = if worst == Level::Deny {
-            "deny"
-        } else if !c.unknown.is_empty() {
-            "unknown"
-        } else if worst == Level::Warn {
-            "warn"
-        } else {
-            "allow"
-        };
-        let runs = c.runs_install_code || c.planned.has_install_script;
-        // Scripts run when an allow entry says so, or when nothing was found.
-        let scripts = if !runs {
-            "none"
-        } else if policy
-            .scripts_allowed(&subject, today)
-            .inspect(|i| {
-                used.insert(*i);
-            })
-            .is_some()
-            || (worst == Level::Allow && c.unknown.is_empty())
-        {
-            allow_scripts.push(c.planned.name.clone());
-            "run"
-        } else {
-            "skipped"
-        };
-        reports.push(PackageReport {
-            package: format!("npm:{}", c.planned.name),
-            version: c.planned.version.clone(),
-            path: c.planned.path.clone(),
-            integrity: c.planned.integrity.clone(),
-            publisher: c.publisher.clone(),
-            verdict,
-            findings,
-            unknown: c.unknown.clone(),
-            scripts,
-        });
-    }
-    let count = |v: &str| reports.iter().filter(|r| r.verdict == v).count();
-    let mut summary = BTreeMap::new();
-    for v in ["allow", "warn", "deny", "unknown"] {
-        summary.insert(v, count(v));
-    }
-    let denied = count("deny") > 0;
-    let unknown = count("unknown") > 0;
-    let warned = count("warn") > 0;
-    let code = if denied {
-        Some(exit::BLOCKED)
-    } else if unknown && policy.on_error == OnError::Deny {
-        Some(exit::UNAVAILABLE)
-    } else {
-        None
-    };
-    let outcome = match (code, global.dry_run) {
-        (Some(exit::BLOCKED), _) => {
-            "blocked: npm did not run and the project's files are unchanged".to_owned()
-        }
-        (Some(_), _) => {
-            "checks could not be completed (policy: on-error = deny): npm did not run".to_owned()
-        }
-        (None, true) => "allowed (dry run: npm did not run)".to_owned(),
-        (None, false) => "allowed: running npm".to_owned(),
-    };
-    let report = GuardReport {
-        command: format!("npm {}", args.args.join(" ")),
-        packages: reports,
-        summary,
-        outcome,
-        unused_allow: policy
-            .allow
-            .iter()
-            .enumerate()
-            .filter(|(i, a)| !used.contains(i) && a.expires >= today)
-            .map(|(_, a)| a.origin.clone())
-            .collect(),
-        expired_allow: policy
-            .expired(today)
-            .iter()
-            .map(|a| a.origin.clone())
-            .collect(),
-    };
-    log_decisions(&project.join(&global.decision_log), &report, &policy);
-    let text = match global.format {
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        Format::Human => human(&report),
-    };
+    let Decision {
+        text,
+        code,
+        warned,
+        allow_scripts,
+    } = decide(
+        "npm",
+        "npm",
+        format!("npm {}", args.args.join(" ")),
+        &checked,
+        &policy,
+        global,
+        &project,
+    );
     if let Some(code) = code {
         return Ok((text, code));
     }
@@ -377,6 +275,161 @@ fn run_exec(project: &Path, e: &warden_npm::ExecRequest) -> Result<(String, u8),
         .status()
         .map_err(|err| Failure::new(exit::UNAVAILABLE, format!("could not run `{bin}`: {err}")))?;
     Ok((String::new(), exit_code(status)))
+}
+
+/// The decision on a checked plan: the report, and what to do next.
+pub(crate) struct Decision {
+    pub text: String,
+    /// Set when the tool must not run: 77 or 69.
+    pub code: Option<u8>,
+    pub warned: bool,
+    /// Packages whose install scripts (or builds) may run.
+    pub allow_scripts: Vec<String>,
+}
+
+/// Applies the policy to every checked package, writes the decision log,
+/// and renders the report.
+pub(crate) fn decide(
+    ecosystem: &str,
+    tool: &str,
+    command: String,
+    checked: &[Checked],
+    policy: &Policy,
+    global: &GlobalArgs,
+    project: &Path,
+) -> Decision {
+    let today = jiff::Zoned::now().date();
+    let mut reports = Vec::new();
+    let mut allow_scripts = Vec::new();
+    let mut used = BTreeSet::new();
+    for c in checked {
+        let subject = Subject {
+            ecosystem: ecosystem.to_owned(),
+            name: c.pkg.name.clone(),
+            version: c.pkg.version.clone(),
+            publisher: c.publisher.clone(),
+            attested_source: c.attested.clone(),
+        };
+        let findings: Vec<Decided> = c
+            .findings
+            .iter()
+            .map(|f| {
+                let (l, by) = policy.level(&subject, &f.code, f.default, today);
+                used.extend(by);
+                Decided {
+                    allow: format!(
+                        "[[allow]] package = \"{ecosystem}:{}\" version = \"{}\" findings = [\"{}\"] reason = \"…\" expires = \"YYYY-MM-DD\"",
+                        c.pkg.name, c.pkg.version, f.code
+                    ),
+                    code: f.code.clone(),
+                    level: l,
+                    default: f.default,
+                    summary: f.summary.clone(),
+                    evidence: f.evidence.clone(),
+                    allowed_by: by.map(|i| policy.allow[i].origin.clone()),
+                }
+            })
+            .collect();
+        let worst = findings
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Allow);
+        let verdict = if worst == Level::Deny {
+            "deny"
+        } else if !c.unknown.is_empty() {
+            "unknown"
+        } else if worst == Level::Warn {
+            "warn"
+        } else {
+            "allow"
+        };
+        let runs = c.runs_install_code || c.pkg.has_install_script;
+        // Scripts run when an allow entry says so, or when nothing was found.
+        let scripts = if !runs {
+            "none"
+        } else if policy
+            .scripts_allowed(&subject, today)
+            .inspect(|i| {
+                used.insert(*i);
+            })
+            .is_some()
+            || (worst == Level::Allow && c.unknown.is_empty())
+        {
+            allow_scripts.push(c.pkg.name.clone());
+            "run"
+        } else {
+            "skipped"
+        };
+        reports.push(PackageReport {
+            package: format!("{ecosystem}:{}", c.pkg.name),
+            version: c.pkg.version.clone(),
+            path: c.pkg.path.clone(),
+            integrity: c.pkg.integrity.clone(),
+            publisher: c.publisher.clone(),
+            verdict,
+            findings,
+            unknown: c.unknown.clone(),
+            scripts,
+        });
+    }
+    let count = |v: &str| reports.iter().filter(|r| r.verdict == v).count();
+    let mut summary = BTreeMap::new();
+    for v in ["allow", "warn", "deny", "unknown"] {
+        summary.insert(v, count(v));
+    }
+    let denied = count("deny") > 0;
+    let unknown = count("unknown") > 0;
+    let warned = count("warn") > 0;
+    let code = if denied {
+        Some(exit::BLOCKED)
+    } else if unknown && policy.on_error == OnError::Deny {
+        Some(exit::UNAVAILABLE)
+    } else {
+        None
+    };
+    let outcome = match (code, global.dry_run) {
+        (Some(exit::BLOCKED), _) => {
+            format!("blocked: {tool} did not run and the project's files are unchanged")
+        }
+        (Some(_), _) => {
+            format!("checks could not be completed (policy: on-error = deny): {tool} did not run")
+        }
+        (None, true) => format!("allowed (dry run: {tool} did not run)"),
+        (None, false) => format!("allowed: running {tool}"),
+    };
+    let report = GuardReport {
+        command,
+        packages: reports,
+        summary,
+        outcome,
+        unused_allow: policy
+            .allow
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !used.contains(i) && a.expires >= today)
+            .map(|(_, a)| a.origin.clone())
+            .collect(),
+        expired_allow: policy
+            .expired(today)
+            .iter()
+            .map(|a| a.origin.clone())
+            .collect(),
+    };
+    log_decisions(&project.join(&global.decision_log), &report, &policy);
+    let text = match global.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Human => human(&report),
+    };
+    Decision {
+        text,
+        code,
+        warned,
+        allow_scripts,
+    }
 }
 
 /// Asks on a terminal; without one (or with `CI` set) goes on.
@@ -480,7 +533,7 @@ async fn check_all(
         progress.tick(out.len());
     }
     progress.finish();
-    out.sort_by(|a, b| a.planned.path.cmp(&b.planned.path));
+    out.sort_by(|a, b| a.pkg.path.cmp(&b.pkg.path));
     out
 }
 
@@ -531,18 +584,24 @@ async fn check_one(
         publisher: None,
         attested: None,
         runs_install_code: false,
-        planned,
+        pkg: Pkg {
+            name: planned.name.clone(),
+            version: planned.version.clone(),
+            path: planned.path.clone(),
+            integrity: planned.integrity.clone(),
+            has_install_script: planned.has_install_script,
+        },
     };
-    let name = c.planned.name.clone();
-    let version = c.planned.version.clone();
+    let name = planned.name.clone();
+    let version = planned.version.clone();
     let registry = client
         .config
         .registry_for(&name)
         .without_credentials()
         .to_string();
-    match &c.planned.source {
+    match &planned.source {
         Source::Git(s) | Source::Url(s) | Source::File(s) => {
-            let level = if c.planned.direct {
+            let level = if planned.direct {
                 Level::Warn
             } else {
                 Level::Deny
@@ -552,7 +611,7 @@ async fn check_one(
                 level,
                 format!(
                     "installed from outside the registry{}",
-                    if c.planned.direct {
+                    if planned.direct {
                         ""
                     } else {
                         " as a transitive dependency"
@@ -582,7 +641,7 @@ async fn check_one(
             ));
         }
     }
-    match c.planned.integrity.as_deref() {
+    match planned.integrity.as_deref() {
         None => c.findings.push(raw(
             "integrity-missing",
             Level::Warn,
@@ -610,7 +669,7 @@ async fn check_one(
         return c;
     };
     let dist = manifest.dist.clone().unwrap_or_default();
-    if let (Some(locked), Some(published)) = (&c.planned.integrity, &dist.integrity) {
+    if let (Some(locked), Some(published)) = (&planned.integrity, &dist.integrity) {
         if locked != published {
             c.findings.push(raw(
                 "integrity-mismatch",
@@ -620,8 +679,7 @@ async fn check_one(
             ));
         }
     }
-    let expected = c
-        .planned
+    let expected = planned
         .integrity
         .as_deref()
         .map(|i| Expected::Sri(i.to_owned()))
