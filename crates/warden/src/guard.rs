@@ -416,7 +416,7 @@ pub(crate) fn decide(
             .map(|a| a.origin.clone())
             .collect(),
     };
-    log_decisions(&project.join(&global.decision_log), &report, &policy);
+    log_decisions(&project.join(&global.decision_log), &report, policy);
     let text = match global.format {
         Format::Json => format!(
             "{}\n",
