@@ -6,6 +6,7 @@
 mod history;
 mod inspect;
 mod npm;
+mod pip;
 mod policy;
 mod scan;
 

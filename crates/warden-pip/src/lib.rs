@@ -316,9 +316,12 @@ pub fn plan(
             .filter_map(|l| l.split("No matching distribution found for ").nth(1))
             .map(|r| r.trim().to_owned())
             .collect();
+        // pip's errors, and the lines that explain them (which package,
+        // expected and actual hashes).
         let message = stderr
             .lines()
-            .filter(|l| l.starts_with("ERROR"))
+            .skip_while(|l| !l.starts_with("ERROR"))
+            .take(20)
             .collect::<Vec<_>>()
             .join("\n");
         return Err(Error::Resolve {

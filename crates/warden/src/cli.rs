@@ -114,6 +114,17 @@ pub enum Command {
     )]
     Npm(GuardArgs),
 
+    /// Check what a pip command would install — without building anything —
+    /// decide by policy, then install exactly the checked files.
+    ///
+    /// Everything after `pip` is pip's own command line (`warden python -m
+    /// pip ...` works too). `install`, `download` and `wheel` are guarded;
+    /// other pip commands run straight through.
+    #[command(
+        after_help = "Examples:\n  warden pip install requests\n  warden pip install -r requirements.txt\n  warden --dry-run python -m pip install -r requirements.txt"
+    )]
+    Pip(GuardArgs),
+
     /// Validate or create the policy file (`warden.toml`).
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -121,7 +132,11 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct GuardArgs {
-    /// The package manager's own arguments: everything after `npm`.
+    /// The program that runs the package manager (`pip`, or `python -m pip`).
+    #[arg(skip)]
+    pub program: Vec<String>,
+
+    /// The package manager's own arguments: everything after `npm` or `pip`.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,

@@ -108,7 +108,7 @@ fn passthrough(args: &[String]) -> Result<(String, u8), Failure> {
     Ok((String::new(), exit_code(status)))
 }
 
-fn exit_code(status: std::process::ExitStatus) -> u8 {
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> u8 {
     u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)
 }
 
@@ -433,7 +433,7 @@ pub(crate) fn decide(
 }
 
 /// Asks on a terminal; without one (or with `CI` set) goes on.
-fn confirm(global: &GlobalArgs, report: &str) -> bool {
+pub(crate) fn confirm(global: &GlobalArgs, report: &str) -> bool {
     if global.yes || std::env::var_os("CI").is_some() || !std::io::stdin().is_terminal() {
         return true;
     }

@@ -227,7 +227,7 @@ impl SurfaceReport {
 /// Provenance per file URL: every file of the selected version, and one
 /// file of each other version (a release is uploaded by one publisher, and
 /// asking for every file of a long history costs a request each).
-async fn fetch_provenance(
+pub(crate) async fn fetch_provenance(
     client: &warden_registry::PypiClient,
     name: &str,
     project: &SimpleProject,

@@ -8,6 +8,7 @@ mod context;
 mod diff;
 mod exit;
 mod guard;
+mod guard_pip;
 mod history;
 mod inspect;
 mod policy;
@@ -24,7 +25,7 @@ use crate::exit::Failure;
 fn main() -> ExitCode {
     // Everything after `npm` is npm's own command line: clap never sees it,
     // so npm flags that share a name with warden's stay npm's.
-    let (argv, tool_args) = split_tool_args(std::env::args_os().collect());
+    let (argv, tool_program, tool_args) = split_tool_args(std::env::args_os().collect());
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
@@ -38,7 +39,8 @@ fn main() -> ExitCode {
         }
     };
     let mut cli = cli;
-    if let Command::Npm(args) = &mut cli.command {
+    if let Command::Npm(args) | Command::Pip(args) = &mut cli.command {
+        args.program = tool_program;
         args.args = tool_args;
     }
     init_logging(cli.global.verbose);
@@ -74,6 +76,10 @@ async fn run(cli: &Cli) -> Result<(String, u8), Failure> {
             inspect::run(&ctx, args, cli.global.format).await
         }
         Command::Policy(command) => policy::run(&cli.global, command),
+        Command::Pip(args) => {
+            let ctx = context::Context::new(&cli.global)?;
+            guard_pip::pip(&ctx, &cli.global, args).await
+        }
         Command::Npm(args) => {
             let ctx = context::Context::new(&cli.global)?;
             guard::npm(&ctx, &cli.global, args).await
@@ -98,36 +104,56 @@ const VALUE_OPTIONS: &[&str] = &[
     "--decision-log",
 ];
 
-/// Splits `warden [options] npm <args>` into warden's part (through `npm`)
-/// and npm's.
-fn split_tool_args(argv: Vec<std::ffi::OsString>) -> (Vec<std::ffi::OsString>, Vec<String>) {
+/// Splits `warden [options] npm <args>` (or `pip`, `npx`, `python -m pip`)
+/// into warden's part, ending with the subcommand, and the tool's: the
+/// program that runs the tool and its arguments.
+fn split_tool_args(
+    argv: Vec<std::ffi::OsString>,
+) -> (Vec<std::ffi::OsString>, Vec<String>, Vec<String>) {
+    let text: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut i = 1;
     while i < argv.len() {
-        let a = argv[i].to_string_lossy();
-        if a == "npm" || a == "npx" {
-            let rest: Vec<String> = argv[i + 1..]
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            let mut head = argv[..i].to_vec();
-            head.push("npm".into());
+        let a = text[i].as_str();
+        let head = |sub: &str| {
+            let mut h = argv[..i].to_vec();
+            h.push(sub.into());
+            h
+        };
+        match a {
+            "npm" => return (head("npm"), vec!["npm".into()], text[i + 1..].to_vec()),
             // `warden npx pkg` is `warden npm exec -- pkg`.
-            let rest = if a == "npx" {
-                warden_npm::npx_to_exec(&rest)
-            } else {
-                rest
-            };
-            return (head, rest);
+            "npx" => {
+                return (
+                    head("npm"),
+                    vec!["npm".into()],
+                    warden_npm::npx_to_exec(&text[i + 1..]),
+                );
+            }
+            "pip" | "pip3" => return (head("pip"), vec![a.to_owned()], text[i + 1..].to_vec()),
+            "python" | "python3"
+                if text.get(i + 1).map(String::as_str) == Some("-m")
+                    && matches!(text.get(i + 2).map(String::as_str), Some("pip" | "pip3")) =>
+            {
+                return (
+                    head("pip"),
+                    vec![a.to_owned(), "-m".into(), "pip".into()],
+                    text[i + 3..].to_vec(),
+                );
+            }
+            _ => {}
         }
         if !a.starts_with('-') {
             break;
         }
-        if VALUE_OPTIONS.contains(&a.as_ref()) {
+        if VALUE_OPTIONS.contains(&a) {
             i += 1;
         }
         i += 1;
     }
-    (argv, Vec::new())
+    (argv, Vec::new(), Vec::new())
 }
 
 fn report(failure: &Failure) -> ExitCode {

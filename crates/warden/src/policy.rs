@@ -20,6 +20,7 @@ pub fn known_codes() -> Vec<String> {
     codes.extend(warden_rules::SURFACE_CODES.iter().map(|c| (*c).to_owned()));
     codes.extend(warden_history::CODES.iter().map(|c| (*c).to_owned()));
     codes.extend(warden_npm::PLAN_CODES.iter().map(|c| (*c).to_owned()));
+    codes.push("sdist-build".to_owned());
     codes
 }
 
