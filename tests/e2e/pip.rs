@@ -193,3 +193,34 @@ fn the_index_down_is_69() {
     .expect_code(69);
     assert!(out.stderr.contains("error:"), "{}", out.stderr);
 }
+
+#[test]
+fn a_benign_sdist_is_built_and_installed_only_once_allowed() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    // A dry run judges the sdist from its sources and builds nothing.
+    let out = Output::of(
+        in_venv(&sandbox, &venv)
+            .env("PIP_INDEX_URL", registry.simple_url())
+            .args(["--dry-run", "pip", "install", "canary-setup"]),
+    );
+    assert!(out.stdout.contains("sdist-build"), "{}", out.stdout);
+    assert!(
+        !sandbox.canary("canary-setup").exists(),
+        "judging ran no setup.py"
+    );
+
+    pip(&registry, &sandbox, &venv, &["install", "canary-setup"]).expect_code(0);
+    assert!(
+        sandbox.canary("canary-setup").exists(),
+        "the allowed build ran"
+    );
+    let out = python(
+        &sandbox,
+        &venv,
+        "import canary_setup; print(canary_setup.VALUE)",
+    )
+    .expect_code(0);
+    assert_eq!(out.stdout.trim(), "built from source");
+}

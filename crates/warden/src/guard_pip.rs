@@ -55,7 +55,13 @@ pub async fn pip(
     )?;
     let min_age =
         SignedDuration::from_hours(i64::try_from(policy.min_release_age_hours).unwrap_or(48));
-    let resolver_args = warden_pip::resolver_args(&args.args);
+    let mut resolver_args = warden_pip::resolver_args(&args.args);
+    // sdists judged and built (once allowed) in this run: their checks, and
+    // the directory their wheels were built into.
+    let mut built_checks: Vec<Checked> = Vec::new();
+    let built_dir =
+        tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+    let mut built_files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let pins = warden_pip::exact_pins(&args.args, &cwd);
     let hashes = warden_pip::pinned_hashes(&args.args, &cwd);
     let mut pages = Pages::new(client.clone());
@@ -75,18 +81,30 @@ pub async fn pip(
                 message,
                 ..
             }) if !sdist_only.is_empty() => {
-                return sdist_only_verdict(
-                    &client,
-                    &mut pages,
-                    global,
-                    &policy,
-                    args,
-                    &cwd,
-                    &sdist_only,
-                    &message,
-                    min_age,
+                if !built_checks.is_empty() {
+                    return Err(Failure::new(exit::UNAVAILABLE, message).with_hint(
+                        "a built sdist needs further sdists; warden builds one round of sdists",
+                    ));
+                }
+                let sdists = SdistRound {
+                    requirements: &sdist_only,
+                    pip_message: &message,
+                    built_dir: built_dir.path(),
+                };
+                match sdist_round(
+                    ctx, &client, &mut pages, global, &policy, args, &cwd, &sdists, min_age,
                 )
-                .await;
+                .await?
+                {
+                    SdistOutcome::Stop(text, code) => return Ok((text, code)),
+                    SdistOutcome::Built { checks, wheels } => {
+                        built_checks = checks;
+                        built_files = wheels;
+                        resolver_args.push("--find-links".into());
+                        resolver_args.push(built_dir.path().display().to_string());
+                        continue;
+                    }
+                }
             }
             // pip's resolver compared the files with the requirements'
             // hashes and they differ: that is a verdict, not a failure.
@@ -129,8 +147,13 @@ pub async fn pip(
     }
 
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut checked = Vec::new();
+    let mut checked = std::mem::take(&mut built_checks);
     for p in &plan {
+        if let Some(bytes) = built_files.get(&p.filename) {
+            // Built here from an sdist that was checked before building.
+            files.insert(p.filename.clone(), bytes.clone());
+            continue;
+        }
         let (c, bytes) = check_one(&client, &mut pages, &policy, p, &hashes, min_age).await;
         if let Some(b) = bytes {
             files.insert(p.filename.clone(), b);
@@ -186,7 +209,14 @@ pub async fn pip(
         _ => {
             let pinned: Vec<(String, String, String)> = plan
                 .iter()
-                .filter_map(|p| Some((p.name.clone(), p.version.clone(), p.sha256.clone()?)))
+                .filter_map(|p| {
+                    // Wheels built here from checked sdists are hashed here.
+                    let sha = p
+                        .sha256
+                        .clone()
+                        .or_else(|| files.get(&p.filename).map(|b| sha256_hex(b)))?;
+                    Some((p.name.clone(), p.version.clone(), sha))
+                })
                 .collect();
             let env = warden_npm::script_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
             let status = warden_pip::install_pinned(
@@ -451,23 +481,43 @@ async fn history(
     }
 }
 
-/// Requirements only published as sdists: read statically, never built.
-/// A deny blocks; otherwise the plan cannot be completed without a build,
-/// which this version of warden does not do.
+struct SdistRound<'a> {
+    requirements: &'a [String],
+    pip_message: &'a str,
+    built_dir: &'a Path,
+}
+
+enum SdistOutcome {
+    /// Blocked, or the checks cannot complete: the report and exit code.
+    Stop(String, u8),
+    /// Allowed and built: the sdists' checks and the built wheels by file name.
+    Built {
+        checks: Vec<Checked>,
+        wheels: BTreeMap<String, Vec<u8>>,
+    },
+}
+
+/// Requirements only published as sdists: judged from their sources,
+/// without building; built (with secrets hidden, from checked files only)
+/// once the policy allows it.
 #[allow(clippy::too_many_arguments)]
-async fn sdist_only_verdict(
+async fn sdist_round(
+    ctx: &Context,
     client: &PypiClient,
     pages: &mut Pages,
     global: &GlobalArgs,
     policy: &Policy,
     args: &GuardArgs,
     cwd: &Path,
-    requirements: &[String],
-    pip_message: &str,
+    round: &SdistRound<'_>,
     min_age: SignedDuration,
-) -> Result<(String, u8), Failure> {
+) -> Result<SdistOutcome, Failure> {
+    let verified =
+        tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
     let mut checked = Vec::new();
-    for req in requirements {
+    let mut sdists = Vec::new();
+    let mut build_requirements = Vec::new();
+    for req in round.requirements {
         let name: String = req
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
@@ -475,7 +525,10 @@ async fn sdist_only_verdict(
         let pinned = req.split_once("==").map(|(_, v)| v.trim().to_owned());
         let found = pages.get(&name).await.to_vec();
         let Some((_, page)) = found.first() else {
-            return Err(Failure::new(exit::UNAVAILABLE, pip_message.to_owned()));
+            return Err(Failure::new(
+                exit::UNAVAILABLE,
+                round.pip_message.to_owned(),
+            ));
         };
         let version = pinned.or_else(|| page.latest()).unwrap_or_default();
         let Some(file) = page
@@ -484,7 +537,10 @@ async fn sdist_only_verdict(
             .find(|f| f.kind == DistKind::Sdist)
             .cloned()
         else {
-            return Err(Failure::new(exit::UNAVAILABLE, pip_message.to_owned()));
+            return Err(Failure::new(
+                exit::UNAVAILABLE,
+                round.pip_message.to_owned(),
+            ));
         };
         let planned = Planned {
             name: name.clone(),
@@ -495,7 +551,7 @@ async fn sdist_only_verdict(
             requested: true,
             is_direct: false,
         };
-        let (mut c, _) =
+        let (mut c, bytes) =
             check_one(client, pages, policy, &planned, &BTreeMap::new(), min_age).await;
         c.findings.push(raw(
             "sdist-build",
@@ -503,10 +559,43 @@ async fn sdist_only_verdict(
             "only an sdist is published: installing it means building it, which runs its setup.py or build backend".into(),
             file.filename.clone(),
         ));
+        if let Some(bytes) = bytes {
+            build_requirements.extend(sdist_build_requirements(&file.filename, &bytes));
+            std::fs::write(verified.path().join(&file.filename), &bytes)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            sdists.push(file.filename.clone());
+        }
         checked.push(c);
     }
+    // Build requirements come from the index too: checked like any package,
+    // and the only ones the isolated build can see.
+    if !build_requirements.is_empty() {
+        match warden_pip::plan(&args.program, &build_requirements, None) {
+            Ok(plan) => {
+                for p in &plan {
+                    let (c, bytes) =
+                        check_one(client, pages, policy, p, &BTreeMap::new(), min_age).await;
+                    if let Some(b) = bytes {
+                        std::fs::write(verified.path().join(&p.filename), b)
+                            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                    }
+                    checked.push(c);
+                }
+            }
+            Err(e) => {
+                return Err(Failure::new(
+                    exit::UNAVAILABLE,
+                    format!(
+                        "the build requirements {build_requirements:?} could not be planned: {e}"
+                    ),
+                ));
+            }
+        }
+    }
     let tool = args.program.join(" ");
-    let Decision { text, code, .. } = decide(
+    let Decision {
+        text, code, warned, ..
+    } = decide(
         "pypi",
         &tool,
         format!("{tool} {}", args.args.join(" ")),
@@ -515,12 +604,90 @@ async fn sdist_only_verdict(
         global,
         cwd,
     );
-    match code {
-        Some(exit::BLOCKED) => Ok((text, exit::BLOCKED)),
-        _ => Err(Failure::new(
-            exit::UNAVAILABLE,
-            format!("{text}\nthe plan needs an sdist built ({}): warden does not build sdists yet, so the checks cannot complete", requirements.join(", ")),
-        )
-        .with_hint("use a version with a wheel, or install this one without warden after reviewing it")),
+    if let Some(code) = code {
+        return Ok(SdistOutcome::Stop(text, code));
     }
+    if global.dry_run {
+        return Ok(SdistOutcome::Stop(
+            format!(
+                "{text}dry run: the sdists were not built, so their own dependencies are not known or checked\n"
+            ),
+            exit::UNAVAILABLE,
+        ));
+    }
+    if warned && !crate::guard::confirm(global, &text) {
+        return Ok(SdistOutcome::Stop(
+            format!("{text}not confirmed: nothing was built\n"),
+            exit::BLOCKED,
+        ));
+    }
+    // Build from the checked files only, with secrets hidden.
+    let env = warden_npm::script_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
+    let (program, prefix) = args
+        .program
+        .split_first()
+        .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
+    let status = Command::new(program)
+        .args(prefix)
+        .args([
+            "wheel",
+            "--no-deps",
+            "--no-index",
+            "--quiet",
+            "--find-links",
+        ])
+        .arg(verified.path())
+        .arg("--wheel-dir")
+        .arg(round.built_dir)
+        .args(sdists.iter().map(|f| verified.path().join(f)))
+        .env_clear()
+        .envs(env)
+        .status()
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run `{program}`: {e}")))?;
+    if !status.success() {
+        return Ok(SdistOutcome::Stop(
+            format!("{text}building the allowed sdists failed: nothing was installed\n"),
+            exit_code(status),
+        ));
+    }
+    let mut wheels = BTreeMap::new();
+    for entry in std::fs::read_dir(round.built_dir)
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".whl") {
+            wheels.insert(
+                name,
+                std::fs::read(entry.path())
+                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?,
+            );
+        }
+    }
+    Ok(SdistOutcome::Built {
+        checks: checked,
+        wheels,
+    })
+}
+
+/// `[build-system] requires` of an sdist (as the surface lists them).
+fn sdist_build_requirements(filename: &str, bytes: &[u8]) -> Vec<String> {
+    warden_archive::read(filename, bytes, &Limits::default())
+        .map(|a| warden_archive::surface(&a, Some(ArtifactKind::Sdist)))
+        .map(|s| {
+            s.dependencies
+                .keys()
+                .filter_map(|d| d.strip_suffix(" (build)"))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
