@@ -409,3 +409,26 @@ fn a_workspace_project_is_planned_with_its_members() {
         "the member is linked"
     );
 }
+
+#[test]
+fn global_installs_are_checked_and_pinned() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    let prefix = sandbox.root().join("global");
+    let global = |args: &[&str]| {
+        Output::of(
+            warden(&sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .env("npm_config_prefix", &prefix)
+                .arg("npm")
+                .args(args),
+        )
+    };
+    global(&["install", "-g", "app-helper"]).expect_code(77);
+    assert!(!prefix.join("lib/node_modules/app-helper").exists());
+    assert!(!sandbox.canary("evil-dropper").exists());
+
+    global(&["install", "-g", "hello-cli"]).expect_code(0);
+    let out = Output::of(sandbox.command(prefix.join("bin/hello-cli")).arg("world")).expect_code(0);
+    assert_eq!(out.stdout.trim(), "hello from world");
+}

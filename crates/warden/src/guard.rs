@@ -122,12 +122,50 @@ pub async fn npm(
     if command == NpmCommand::Other {
         return passthrough(&args.args);
     }
-    if args.args.iter().any(|a| a == "-g" || a == "--global") {
-        return Err(
-            Failure::new(exit::USAGE, "warden does not guard global installs yet")
-                .with_hint("install into a project with `warden npm install`"),
-        );
-    }
+    // `npm install -g`: the packages are checked and installed, pinned, in a
+    // project warden keeps under its cache directory; npm then links them
+    // into the global prefix.
+    let global_specs: Option<Vec<String>> = match &command {
+        NpmCommand::Install { specs } if args.args.iter().any(|a| a == "-g" || a == "--global") => {
+            if specs.is_empty() {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    "`npm install -g` needs the packages to install",
+                ));
+            }
+            Some(specs.clone())
+        }
+        _ => None,
+    };
+    let global_home = match &global_specs {
+        Some(_) => {
+            let parent = ctx
+                .http
+                .options()
+                .cache_dir
+                .clone()
+                .ok_or_else(|| {
+                    Failure::new(
+                        exit::USAGE,
+                        "global installs need a cache directory (not `--no-cache`)",
+                    )
+                })?
+                .join("global-v1");
+            std::fs::create_dir_all(&parent)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            let dir = tempfile::Builder::new()
+                .prefix("install-")
+                .tempdir_in(&parent)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            std::fs::write(
+                dir.path().join("package.json"),
+                br#"{"name":"warden-global","version":"0.0.0","private":true}"#,
+            )
+            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            Some(dir)
+        }
+        None => None,
+    };
     // `npm exec`: the package is checked and installed in a scratch
     // project, then its command runs from there, pinned.
     let exec = match &command {
@@ -142,7 +180,8 @@ pub async fn npm(
         }
         None => None,
     };
-    let project = match &scratch {
+    let project = match scratch.as_ref().or(global_home.as_ref()) {
+        Some(dir) if global_home.is_some() && scratch.is_none() => dir.path().to_path_buf(),
         Some(dir) => {
             std::fs::write(
                 dir.path().join("package.json"),
@@ -153,13 +192,19 @@ pub async fn npm(
         }
         None => std::env::current_dir().map_err(|e| Failure::new(exit::USAGE, e.to_string()))?,
     };
-    let plan_args: Vec<String> = match &exec {
-        Some(e) => {
+    let plan_args: Vec<String> = match (&exec, &global_specs) {
+        (Some(e), _) => {
             let mut a = vec!["install".to_owned(), e.package.clone()];
             a.extend(e.flags.iter().cloned());
             a
         }
-        None => args.args.clone(),
+        (None, Some(_)) => args
+            .args
+            .iter()
+            .filter(|a| *a != "-g" && *a != "--global")
+            .cloned()
+            .collect(),
+        (None, None) => args.args.clone(),
     };
     let client = ctx.npm(&warden_registry::npmrc::cli_settings(&args.args))?;
     let min_age =
@@ -251,10 +296,52 @@ pub async fn npm(
         &policy,
         ctx,
     )?;
-    match (&exec, code) {
-        (Some(e), 0) => run_exec(&project, e),
+    match (&exec, &global_specs, code) {
+        (Some(e), _, 0) => run_exec(&project, e),
+        (None, Some(specs), 0) => {
+            // Keep the checked install: the global links point into it.
+            let kept = global_home.map(tempfile::TempDir::keep);
+            link_globally(kept.as_deref().unwrap_or(&project), specs, &plan_args)
+        }
         _ => Ok((String::new(), code)),
     }
+}
+
+/// Links each requested package of a checked install into npm's global
+/// prefix (`npm install -g <folder>` makes a link), scripts off: the
+/// allowed ones already ran.
+fn link_globally(
+    project: &Path,
+    specs: &[String],
+    npm_args: &[String],
+) -> Result<(String, u8), Failure> {
+    let flags: Vec<&String> = npm_args
+        .iter()
+        .filter(|a| a.starts_with("--") && !a.starts_with("--save"))
+        .collect();
+    for spec in specs {
+        let name = match spec[1.min(spec.len())..].find('@') {
+            Some(i) => &spec[..i + 1],
+            None => spec.as_str(),
+        };
+        let folder = project.join("node_modules").join(name);
+        let status = Command::new(npm_program())
+            .args([
+                "install",
+                "-g",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+            ])
+            .args(&flags)
+            .arg(&folder)
+            .status()
+            .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run npm: {e}")))?;
+        if !status.success() {
+            return Ok((String::new(), exit_code(status)));
+        }
+    }
+    Ok((String::new(), exit::OK))
 }
 
 /// Runs the checked package's command from the scratch project, in the
