@@ -44,39 +44,75 @@ impl NpmClient {
         name: &str,
         versions: &[String],
     ) -> Result<Option<Vec<npm::Advisory>>, Error> {
-        let registry = self.config.registry_for(name);
-        let url = registry
-            .join("-/npm/v1/security/advisories/bulk")
-            .map_err(|e| Error::Client(e.to_string()))?;
-        let auth = self.config.credentials_for(url.expose());
-        let body = serde_json::json!({ name: versions });
-        let response = match self
-            .http
-            .post_json(&format!("npm:{name}"), &url, &body, auth.as_ref())
-            .await
-        {
-            Ok(r) => r,
-            Err(Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let doc: std::collections::BTreeMap<String, serde_json::Value> =
-            serde_json::from_slice(&response).map_err(|e| Error::Malformed {
-                package: format!("npm:{name}"),
-                url: url.clone(),
-                what: "advisory document",
-                message: e.to_string(),
-            })?;
-        Ok(Some(
-            doc.get(name)
-                .and_then(|v| v.as_array())
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|a| serde_json::from_value(a.clone()).ok())
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ))
+        let query = std::collections::BTreeMap::from([(name.to_owned(), versions.to_vec())]);
+        Ok(self
+            .bulk_advisories(&query)
+            .await?
+            .map(|mut all| all.remove(name).unwrap_or_default()))
+    }
+
+    /// Advisories for many packages at once: one request per registry (the
+    /// endpoint is a bulk query), merged by package name. `None` when a
+    /// registry offers no advisory data.
+    pub async fn bulk_advisories(
+        &self,
+        packages: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Result<Option<std::collections::BTreeMap<String, Vec<npm::Advisory>>>, Error> {
+        let mut by_registry: std::collections::BTreeMap<
+            String,
+            serde_json::Map<String, serde_json::Value>,
+        > = std::collections::BTreeMap::new();
+        for (name, versions) in packages {
+            by_registry
+                .entry(self.config.registry_for(name).to_string())
+                .or_default()
+                .insert(name.clone(), serde_json::json!(versions));
+        }
+        let mut out = std::collections::BTreeMap::new();
+        for (_, query) in by_registry {
+            let Some(first) = query.keys().next().cloned() else {
+                continue;
+            };
+            let registry = self.config.registry_for(&first);
+            let url = registry
+                .join("-/npm/v1/security/advisories/bulk")
+                .map_err(|e| Error::Client(e.to_string()))?;
+            let auth = self.config.credentials_for(url.expose());
+            let label = if query.len() == 1 {
+                format!("npm:{first}")
+            } else {
+                format!("{} npm packages", query.len())
+            };
+            let body = serde_json::Value::Object(query);
+            let response = match self
+                .http
+                .post_json(&label, &url, &body, auth.as_ref())
+                .await
+            {
+                Ok(r) => r,
+                Err(Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let doc: std::collections::BTreeMap<String, serde_json::Value> =
+                serde_json::from_slice(&response).map_err(|e| Error::Malformed {
+                    package: label.clone(),
+                    url: url.clone(),
+                    what: "advisory document",
+                    message: e.to_string(),
+                })?;
+            for (name, items) in doc {
+                let list: Vec<npm::Advisory> = items
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.insert(name, list);
+            }
+        }
+        Ok(Some(out))
     }
 
     /// The repository and workflow a version's provenance names, from its

@@ -172,6 +172,131 @@ impl TestRegistry {
         len
     }
 
+    /// Generates a benchmark-sized npm project: `count` packages
+    /// `bench-pkg-<i>` in a binary dependency tree under `bench-root`, with
+    /// tarballs from a few KB to several MB (incompressible filler), and
+    /// every 40th package with 30 versions of history. Returns the root's
+    /// name.
+    pub fn add_bench_npm(&mut self, count: usize) -> String {
+        let mut scenario = Scenario::default();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..count {
+            let roll = next() % 100;
+            let size = match roll {
+                0 => 2_000_000 + (next() % 3_000_000) as usize,
+                1..=9 => 100_000 + (next() % 900_000) as usize,
+                _ => 2_000 + (next() % 48_000) as usize,
+            };
+            let filler: String = (0..size / 2)
+                .map(|_| char::from(b"0123456789abcdef"[(next() % 16) as usize]))
+                .collect();
+            let mut dependencies = BTreeMap::new();
+            for child in [2 * i + 1, 2 * i + 2] {
+                if child < count {
+                    dependencies.insert(format!("bench-pkg-{child}"), "^1.0.0".to_owned());
+                }
+            }
+            let history = if i % 40 == 0 { 30 } else { 1 };
+            let versions = (0..history)
+                .map(|h| crate::scenario::NpmVersion {
+                    version: if h + 1 == history {
+                        "1.0.0".to_owned()
+                    } else {
+                        format!("0.{h}.0")
+                    },
+                    age_hours: 3000.0 + f64::from(30 - h) * 100.0,
+                    publisher: Some("bench".to_owned()),
+                    maintainers: None,
+                    source: None,
+                    files: BTreeMap::from([
+                        ("index.js".to_owned(), format!("module.exports = {i};\n")),
+                        ("data.txt".to_owned(), filler.clone()),
+                    ]),
+                    scripts: BTreeMap::new(),
+                    dependencies: dependencies.clone(),
+                    optional_dependencies: BTreeMap::new(),
+                    bin: None,
+                    gypfile: None,
+                    deprecated: None,
+                    provenance: None,
+                    trusted_publisher: None,
+                    malware: false,
+                })
+                .collect();
+            scenario.npm.push(NpmPackage {
+                name: format!("bench-pkg-{i}"),
+                maintainers: None,
+                latest: Some("1.0.0".to_owned()),
+                strip: Vec::new(),
+                relative_tarballs: false,
+                versions,
+            });
+        }
+        self.load(&scenario);
+        "bench-pkg-0".to_owned()
+    }
+
+    /// Generates `count` wheels `bench-py-<i>` in a binary dependency tree
+    /// under `bench-py-0`, from a few KB to a few MB.
+    pub fn add_bench_pypi(&mut self, count: usize) -> String {
+        let mut scenario = Scenario::default();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..count {
+            let size = if next() % 10 == 0 {
+                500_000 + (next() % 2_500_000) as usize
+            } else {
+                2_000 + (next() % 60_000) as usize
+            };
+            let filler: String = (0..size / 2)
+                .map(|_| char::from(b"0123456789abcdef"[(next() % 16) as usize]))
+                .collect();
+            let requires_dist = [2 * i + 1, 2 * i + 2]
+                .iter()
+                .filter(|c| **c < count)
+                .map(|c| format!("bench-py-{c}>=1.0"))
+                .collect();
+            scenario.pypi.push(PypiPackage {
+                name: format!("bench-py-{i}"),
+                json_api: true,
+                status: None,
+                versions: vec![crate::scenario::PypiVersion {
+                    version: "1.0".to_owned(),
+                    age_hours: 3000.0,
+                    source: None,
+                    files: BTreeMap::from([
+                        (
+                            format!("bench_py_{i}/__init__.py"),
+                            format!("VALUE = {i}\n"),
+                        ),
+                        (format!("bench_py_{i}/data.txt"), filler),
+                    ]),
+                    dists: vec!["wheel".to_owned()],
+                    requires_dist,
+                    requires_python: None,
+                    entry_points: None,
+                    yanked: None,
+                    provenance: None,
+                    summary: None,
+                    malware: false,
+                }],
+            });
+        }
+        self.load(&scenario);
+        "bench-py-0".to_owned()
+    }
+
     fn published(&self, age_hours: f64) -> Timestamp {
         let age = SignedDuration::from_secs_f64(age_hours * 3600.0);
         self.now.checked_sub(age).unwrap_or(self.now)

@@ -594,6 +594,18 @@ async fn check_all(
     min_age: SignedDuration,
     policy: &Policy,
 ) -> Vec<Checked> {
+    // One bulk advisory query for the whole plan, not one per package.
+    let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in packages
+        .iter()
+        .filter(|p| matches!(p.source, Source::Registry(_)))
+    {
+        query
+            .entry(p.name.clone())
+            .or_default()
+            .push(p.version.clone());
+    }
+    let advisories = std::sync::Arc::new(client.bulk_advisories(&query).await.ok().flatten());
     let mut tasks = tokio::task::JoinSet::new();
     let mut seen = BTreeSet::new();
     for p in packages {
@@ -606,9 +618,19 @@ async fn check_all(
         let baseline = baseline.get(&p.name).cloned();
         let internal = policy.internal_registry("npm", &p.name).map(str::to_owned);
         let cache_dir = client.http.options().cache_dir.clone();
-        tasks.spawn(
-            async move { check_one(&client, cache_dir, p, baseline, min_age, internal).await },
-        );
+        let advisories = std::sync::Arc::clone(&advisories);
+        tasks.spawn(async move {
+            check_one(
+                &client,
+                cache_dir,
+                p,
+                baseline,
+                min_age,
+                internal,
+                &advisories,
+            )
+            .await
+        });
     }
     let total = tasks.len();
     let progress = Progress::start(total);
@@ -664,6 +686,7 @@ async fn check_one(
     baseline: Option<String>,
     min_age: SignedDuration,
     internal: Option<String>,
+    advisories: &Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>,
 ) -> Checked {
     let mut c = Checked {
         findings: Vec::new(),
@@ -821,6 +844,11 @@ async fn check_one(
         baseline.as_deref(),
         checked.as_ref().ok().map(|v| &v.surface),
         min_age,
+        crate::history::Advisories::Known(
+            advisories
+                .as_ref()
+                .map(|all| all.get(&name).map(Vec::as_slice).unwrap_or_default()),
+        ),
     )
     .await
     {

@@ -42,6 +42,14 @@ impl From<&Analysis> for SurfaceFacts {
     }
 }
 
+/// The registry's advisory data for a package: to be fetched, or already
+/// fetched in bulk (`None` inside: the registry offers none).
+pub enum Advisories<'a> {
+    Fetch,
+    Known(Option<&'a [warden_registry::npm::Advisory]>),
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn npm(
     client: &NpmClient,
     doc: &Packument,
@@ -49,6 +57,7 @@ pub async fn npm(
     baseline: Option<&str>,
     surface: Option<&SurfaceFacts>,
     min_age: SignedDuration,
+    advisories: Advisories<'_>,
 ) -> Option<Judgement> {
     let mut timeline = Timeline::from_npm(doc);
     // The sources of this version and of the nearest earlier attested ones.
@@ -89,13 +98,22 @@ pub async fn npm(
             facts.install_time = Some(true);
             facts.install_detail = a.detail.clone();
         }
-        facts.malware = match client.advisories(&doc.name, &[version.to_owned()]).await {
-            Ok(Some(list)) => Some(
-                list.iter()
-                    .any(|a| a.is_malware() && covers(a.vulnerable_versions.as_deref(), version)),
-            ),
-            Ok(None) | Err(_) => None,
+        let fetched;
+        let list = match advisories {
+            Advisories::Known(list) => list,
+            Advisories::Fetch => {
+                fetched = client
+                    .advisories(&doc.name, &[version.to_owned()])
+                    .await
+                    .ok()
+                    .flatten();
+                fetched.as_deref()
+            }
         };
+        facts.malware = list.map(|list| {
+            list.iter()
+                .any(|a| a.is_malware() && covers(a.vulnerable_versions.as_deref(), version))
+        });
     }
     let mut ctx = Context::new(Timestamp::now());
     ctx.min_release_age = min_age;

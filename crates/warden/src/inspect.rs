@@ -106,6 +106,7 @@ pub async fn run(
                     .map(crate::history::SurfaceFacts::from)
                     .as_ref(),
                 min_age,
+                crate::history::Advisories::Fetch,
             )
             .await;
             report.set_surface(surface.map(|a| (None, a)));

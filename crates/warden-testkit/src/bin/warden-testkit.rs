@@ -14,15 +14,31 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(("serve", names)) = args.split_first().map(|(c, rest)| (c.as_str(), rest)) else {
         eprintln!(
-            "usage: warden-testkit serve <scenario | large:<name>:<MB>>...   (scenarios under testdata/scenarios)"
+            "usage: warden-testkit serve <scenario | large:<name>:<MB> | bench-npm:<count> | bench-pypi:<count>>..."
         );
         std::process::exit(64);
     };
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     // `large:<name>:<MB>` serves a generated document of that size.
-    let (large, scenarios): (Vec<&str>, Vec<&str>) =
-        names.iter().partition(|n| n.starts_with("large:"));
-    let registry = warden_testkit::TestRegistry::with_scenarios(&scenarios);
+    let (generated, scenarios): (Vec<&str>, Vec<&str>) =
+        names.iter().partition(|n| n.contains(':'));
+    let (large, bench): (Vec<&str>, Vec<&str>) =
+        generated.iter().partition(|n| n.starts_with("large:"));
+    let mut registry = warden_testkit::TestRegistry::with_scenarios(&scenarios);
+    // `bench-npm:<count>` / `bench-pypi:<count>`: generated projects for benchmarks.
+    for spec in bench {
+        let (kind, count) = spec.split_once(':').unwrap_or((spec, "0"));
+        let count: usize = count.parse().unwrap_or(0);
+        let root = match kind {
+            "bench-npm" => registry.add_bench_npm(count),
+            "bench-pypi" => registry.add_bench_pypi(count),
+            _ => {
+                eprintln!("unknown generator `{kind}`");
+                std::process::exit(64);
+            }
+        };
+        println!("generated {count} packages, root {root}");
+    }
     for spec in large {
         let mut parts = spec.split(':').skip(1);
         let (Some(name), Some(mb)) = (parts.next(), parts.next().and_then(|m| m.parse().ok()))
