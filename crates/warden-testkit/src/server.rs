@@ -193,6 +193,12 @@ fn handle(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     let path = raw_path.split('?').next().unwrap_or("/");
     let path = percent_decode_path(path);
 
+    // Counters for benchmarks: bytes and requests served so far.
+    if path == "/-/testkit/stats" {
+        let log = state.log.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let body = format!("{{\"bytes\": {}, \"requests\": {log}}}", state.bytes.load(Ordering::SeqCst));
+        return respond(&mut stream, 200, "application/json", body.as_bytes(), &[], None);
+    }
     let fault = take_fault(state, &path);
     if let Some(Fault::Delay(d)) = &fault {
         std::thread::sleep(*d);
