@@ -196,8 +196,18 @@ fn handle(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     // Counters for benchmarks: bytes and requests served so far.
     if path == "/-/testkit/stats" {
         let log = state.log.lock().unwrap_or_else(|e| e.into_inner()).len();
-        let body = format!("{{\"bytes\": {}, \"requests\": {log}}}", state.bytes.load(Ordering::SeqCst));
-        return respond(&mut stream, 200, "application/json", body.as_bytes(), &[], None);
+        let body = format!(
+            "{{\"bytes\": {}, \"requests\": {log}}}",
+            state.bytes.load(Ordering::SeqCst)
+        );
+        return respond(
+            &mut stream,
+            200,
+            "application/json",
+            body.as_bytes(),
+            &[],
+            None,
+        );
     }
     let fault = take_fault(state, &path);
     if let Some(Fault::Delay(d)) = &fault {
