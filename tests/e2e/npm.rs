@@ -49,6 +49,11 @@ fn a_benign_install_really_installs() {
     let out = npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
     assert!(out.stdout.contains("allowed"), "{}", out.stdout);
     assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+    assert_eq!(
+        registry.requests_to("/npm/benign-lib/-/").len(),
+        1,
+        "npm installed the bytes warden verified, from its cache, without fetching them again"
+    );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sandbox.project().join("package.json")).unwrap())
             .unwrap();

@@ -255,7 +255,8 @@ pub async fn npm(
         }
     };
 
-    let checked = check_all(&client, packages, &baseline, min_age, &policy).await;
+    let stash = tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+    let checked = check_all(&client, stash.path(), packages, &baseline, min_age, &policy).await;
     let Decision {
         text,
         code,
@@ -290,6 +291,7 @@ pub async fn npm(
     }
     let code = install(
         &project,
+        stash.path(),
         &plan_args,
         resolved.as_ref(),
         &allow_scripts,
@@ -519,6 +521,30 @@ pub(crate) fn decide(
     }
 }
 
+/// Adds the tarballs warden verified to npm's cache (keyed by integrity), so
+/// `npm ci` installs them without downloading them again. An optimisation:
+/// if it fails, npm downloads and checks the integrity itself.
+fn seed_npm_cache(project: &Path, stash: &Path, flags: &[&String]) {
+    let Ok(entries) = std::fs::read_dir(stash) else {
+        return;
+    };
+    let files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    for chunk in files.chunks(200) {
+        let status = Command::new(npm_program())
+            .args(["cache", "add"])
+            .args(chunk)
+            .args(flags)
+            .current_dir(project)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            tracing::debug!("npm cache add failed; npm will download the tarballs itself");
+            return;
+        }
+    }
+}
+
 /// Asks on a terminal; without one (or with `CI` set) goes on.
 pub(crate) fn confirm(global: &GlobalArgs, report: &str) -> bool {
     if global.yes || std::env::var_os("CI").is_some() || !std::io::stdin().is_terminal() {
@@ -532,8 +558,10 @@ pub(crate) fn confirm(global: &GlobalArgs, report: &str) -> bool {
 
 /// Writes the checked manifest and lockfile into the project, installs
 /// exactly that lockfile, then runs the allowed install scripts.
+#[allow(clippy::too_many_arguments)]
 fn install(
     project: &Path,
+    stash: &Path,
     npm_args: &[String],
     resolved: Option<&warden_npm::Resolved>,
     allow_scripts: &[String],
@@ -564,6 +592,7 @@ fn install(
         .iter()
         .filter(|a| a.starts_with("--") && !a.starts_with("--save") && *a != "--no-save")
         .collect();
+    seed_npm_cache(project, stash, &flags);
     let status = Command::new(npm_program())
         .arg("ci")
         .args(&flags)
@@ -587,8 +616,10 @@ fn install(
     Ok(exit_code(status))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn check_all(
     client: &NpmClient,
+    stash: &Path,
     packages: Vec<Planned>,
     baseline: &BTreeMap<String, String>,
     min_age: SignedDuration,
@@ -619,6 +650,7 @@ async fn check_all(
         let internal = policy.internal_registry("npm", &p.name).map(str::to_owned);
         let cache_dir = client.http.options().cache_dir.clone();
         let advisories = std::sync::Arc::clone(&advisories);
+        let stash = stash.to_path_buf();
         tasks.spawn(async move {
             check_one(
                 &client,
@@ -628,6 +660,7 @@ async fn check_all(
                 min_age,
                 internal,
                 &advisories,
+                &stash,
             )
             .await
         });
@@ -687,6 +720,7 @@ async fn check_one(
     min_age: SignedDuration,
     internal: Option<String>,
     advisories: &Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>,
+    stash: &Path,
 ) -> Checked {
     let mut c = Checked {
         findings: Vec::new(),
@@ -807,15 +841,24 @@ async fn check_one(
         None => match (doc.tarball_url(&version), expected) {
             (Some(url), Some(expected)) => {
                 match client.get(&name, &url, "application/octet-stream").await {
-                    Ok(r) => warden_rules::analyze(
-                        &format!("npm:{name}@{version}"),
-                        &r.body,
-                        Some(&expected),
-                        Some(ArtifactKind::NpmPackage),
-                        &Limits::default(),
-                    )
-                    .map(|a| ArchiveVerdict::from(&a))
-                    .map_err(|e| e.to_string()),
+                    Ok(r) => {
+                        let verdict = warden_rules::analyze(
+                            &format!("npm:{name}@{version}"),
+                            &r.body,
+                            Some(&expected),
+                            Some(ArtifactKind::NpmPackage),
+                            &Limits::default(),
+                        )
+                        .map(|a| ArchiveVerdict::from(&a))
+                        .map_err(|e| e.to_string());
+                        // Verified bytes are handed to npm's cache, so npm
+                        // installs these very bytes without fetching them again.
+                        if verdict.is_ok() {
+                            let file = format!("{}-{version}.tgz", name.replace('/', "+"));
+                            let _ = std::fs::write(stash.join(file), &r.body);
+                        }
+                        verdict
+                    }
                     Err(e) => Err(e.to_string()),
                 }
             }
