@@ -558,7 +558,6 @@ pub(crate) fn confirm(global: &GlobalArgs, report: &str) -> bool {
 
 /// Writes the checked manifest and lockfile into the project, installs
 /// exactly that lockfile, then runs the allowed install scripts.
-#[allow(clippy::too_many_arguments)]
 fn install(
     project: &Path,
     stash: &Path,
@@ -616,7 +615,6 @@ fn install(
     Ok(exit_code(status))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn check_all(
     client: &NpmClient,
     stash: &Path,
@@ -712,6 +710,7 @@ impl Progress {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn check_one(
     client: &NpmClient,
     cache_dir: Option<PathBuf>,
