@@ -80,6 +80,25 @@ fn a_benign_install_really_installs() {
 }
 
 #[test]
+fn json_reports_stay_parseable_while_npm_runs() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["--format", "json", "npm", "install", "benign-lib"]),
+    )
+    .expect_code(0);
+    let report = json(&out);
+    assert!(
+        report["outcome"].as_str().unwrap().starts_with("allowed"),
+        "{report}"
+    );
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+}
+
+#[test]
 fn a_second_run_over_an_unchanged_lockfile_downloads_no_archive() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let sandbox = Sandbox::new();
@@ -138,6 +157,10 @@ fn a_malicious_transitive_dependency_is_blocked_before_anything_runs() {
             .env("npm_config_registry", registry.npm_url())
             .args(["--format", "json", "npm", "install", "app-helper"]),
     ));
+    assert_eq!(
+        report["outcome"].as_str().map(|o| o.starts_with("blocked")),
+        Some(true)
+    );
     let evil = report["packages"]
         .as_array()
         .unwrap()

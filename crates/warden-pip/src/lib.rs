@@ -341,6 +341,7 @@ pub fn install_pinned(
     files: &[(String, String, String)],
     flags: &[String],
     env: &[(String, String)],
+    stdout: std::process::Stdio,
 ) -> Result<std::process::ExitStatus, Error> {
     let requirements = dir.join("warden-requirements.txt");
     let text: String = files
@@ -366,6 +367,7 @@ pub fn install_pinned(
         .args(flags)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(stdout)
         .status()
         .map_err(|source| Error::Spawn {
             program: program.clone(),

@@ -14,6 +14,8 @@ use crate::exit::Failure;
 pub struct Context {
     pub env: Environment,
     pub http: HttpClient,
+    /// `--format json`: stdout is for warden's report only.
+    pub json_output: bool,
 }
 
 impl Context {
@@ -32,6 +34,7 @@ impl Context {
         Ok(Self {
             env: Environment::from_process(),
             http: HttpClient::new(options)?,
+            json_output: global.format == crate::cli::Format::Json,
         })
     }
 

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -597,6 +598,7 @@ fn install(
         .args(&flags)
         .args(["--ignore-scripts", "--no-audit", "--no-fund"])
         .current_dir(project)
+        .stdout(tool_stdout(ctx))
         .status()
         .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run npm: {e}")))?;
     if !status.success() || allow_scripts.is_empty() {
@@ -610,9 +612,24 @@ fn install(
         .current_dir(project)
         .env_clear()
         .envs(env)
+        .stdout(tool_stdout(ctx))
         .status()
         .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run npm: {e}")))?;
     Ok(exit_code(status))
+}
+
+/// Where the package manager's own output goes: stdout, except under
+/// `--format json`, where stdout carries only warden's report.
+pub(crate) fn tool_stdout(ctx: &Context) -> std::process::Stdio {
+    if ctx.json_output {
+        std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::process::Stdio::from)
+            .unwrap_or_else(|_| std::process::Stdio::null())
+    } else {
+        std::process::Stdio::inherit()
+    }
 }
 
 async fn check_all(

@@ -225,6 +225,7 @@ pub async fn pip(
                 &pinned,
                 &warden_pip::install_flags(&args.args),
                 &env,
+                crate::guard::tool_stdout(ctx),
             )
             .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
             Ok((String::new(), exit_code(status)))
