@@ -272,23 +272,8 @@ pub async fn npm(
         global,
         &project,
     );
-    if let Some(code) = code {
-        return Ok((text, code));
-    }
-    if global.dry_run {
-        return Ok((text, exit::OK));
-    }
-    if warned && !confirm(global, &text) {
-        return Ok((
-            format!("{text}not confirmed: npm did not run\n"),
-            exit::BLOCKED,
-        ));
-    }
-    // Show the report before npm's own output.
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+    if let Some(stop) = before_running(global, text, code, warned, "npm") {
+        return Ok(stop);
     }
     let code = install(
         &project,
@@ -557,6 +542,34 @@ fn seed_npm_cache(project: &Path, stash: &Path, flags: &[&String]) {
             tracing::debug!("npm cache add failed; npm will download the tarballs itself");
         }
     }
+}
+
+/// After the decision: stop when it says so, for a dry run, or when a
+/// warning is not confirmed; otherwise show the report before the tool's
+/// own output and go on (`None`).
+pub(crate) fn before_running(
+    global: &GlobalArgs,
+    text: String,
+    code: Option<u8>,
+    warned: bool,
+    tool: &str,
+) -> Option<(String, u8)> {
+    if let Some(code) = code {
+        return Some((text, code));
+    }
+    if global.dry_run {
+        return Some((text, exit::OK));
+    }
+    if warned && !confirm(global, &text) {
+        return Some((
+            format!("{text}not confirmed: {tool} did not run\n"),
+            exit::BLOCKED,
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    None
 }
 
 /// Asks on a terminal; without one (or with `CI` set) goes on.

@@ -2,7 +2,6 @@
 //! by policy, then install exactly the checked files.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -172,22 +171,8 @@ pub async fn pip(
         global,
         &cwd,
     );
-    if let Some(code) = code {
-        return Ok((text, code));
-    }
-    if global.dry_run {
-        return Ok((text, exit::OK));
-    }
-    if warned && !crate::guard::confirm(global, &text) {
-        return Ok((
-            format!("{text}not confirmed: pip did not run\n"),
-            exit::BLOCKED,
-        ));
-    }
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+    if let Some(stop) = crate::guard::before_running(global, text, code, warned, "pip") {
+        return Ok(stop);
     }
     // Only the checked bytes, by hash, from a private directory.
     let dir = tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
