@@ -179,13 +179,7 @@ impl TestRegistry {
     /// name.
     pub fn add_bench_npm(&mut self, count: usize) -> String {
         let mut scenario = Scenario::default();
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for i in 0..count {
             let roll = next() % 100;
             let size = match roll {
@@ -193,9 +187,7 @@ impl TestRegistry {
                 1..=9 => 100_000 + (next() % 900_000) as usize,
                 _ => 2_000 + (next() % 48_000) as usize,
             };
-            let filler: String = (0..size / 2)
-                .map(|_| char::from(b"0123456789abcdef"[(next() % 16) as usize]))
-                .collect();
+            let filler = hex_filler(size, &mut next);
             let mut dependencies = BTreeMap::new();
             for child in [2 * i + 1, 2 * i + 2] {
                 if child < count {
@@ -246,22 +238,14 @@ impl TestRegistry {
     /// under `bench-py-0`, from a few KB to a few MB.
     pub fn add_bench_pypi(&mut self, count: usize) -> String {
         let mut scenario = Scenario::default();
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for i in 0..count {
             let size = if next() % 10 == 0 {
                 500_000 + (next() % 2_500_000) as usize
             } else {
                 2_000 + (next() % 60_000) as usize
             };
-            let filler: String = (0..size / 2)
-                .map(|_| char::from(b"0123456789abcdef"[(next() % 16) as usize]))
-                .collect();
+            let filler = hex_filler(size, &mut next);
             let requires_dist = [2 * i + 1, 2 * i + 2]
                 .iter()
                 .filter(|c| **c < count)
@@ -662,6 +646,23 @@ impl TestRegistry {
     fn serve_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) {
         self.serve_raw(path, content_type, body);
     }
+}
+
+/// A small deterministic generator (xorshift64) for generated projects.
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
+/// `size` bytes of hex digits: compresses only 2:1, like real code does.
+fn hex_filler(size: usize, next: &mut impl FnMut() -> u64) -> String {
+    (0..size / 2)
+        .map(|_| char::from(b"0123456789abcdef"[(next() % 16) as usize]))
+        .collect()
 }
 
 fn people(names: &[String]) -> Value {

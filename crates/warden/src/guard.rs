@@ -102,10 +102,20 @@ fn npm_program() -> String {
 }
 
 fn passthrough(args: &[String]) -> Result<(String, u8), Failure> {
-    let status = Command::new(npm_program())
+    run_through(&[npm_program()], args)
+}
+
+/// Runs the package manager (`program` may be `python -m pip`) with the
+/// user's arguments, unchanged, and passes on its exit code.
+pub(crate) fn run_through(program: &[String], args: &[String]) -> Result<(String, u8), Failure> {
+    let (p, prefix) = program
+        .split_first()
+        .ok_or_else(|| Failure::new(exit::USAGE, "no package manager to run"))?;
+    let status = Command::new(p)
+        .args(prefix)
         .args(args)
         .status()
-        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run npm: {e}")))?;
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run `{p}`: {e}")))?;
     Ok((String::new(), exit_code(status)))
 }
 

@@ -15,22 +15,10 @@ use warden_registry::{IndexArgs, PypiClient, RedactedUrl};
 use crate::cli::{GlobalArgs, GuardArgs};
 use crate::context::Context;
 use crate::exit::{self, Failure};
-use crate::guard::{Checked, Decision, Pkg, decide, exit_code, raw};
+use crate::guard::{Checked, Decision, Pkg, decide, exit_code, raw, run_through};
 
 /// Rounds of re-planning to steer past releases that are too fresh.
 const MAX_STEERING: usize = 6;
-
-fn run_through(program: &[String], args: &[String]) -> Result<(String, u8), Failure> {
-    let (p, prefix) = program
-        .split_first()
-        .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
-    let status = Command::new(p)
-        .args(prefix)
-        .args(args)
-        .status()
-        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run `{p}`: {e}")))?;
-    Ok((String::new(), exit_code(status)))
-}
 
 pub async fn pip(
     ctx: &Context,
