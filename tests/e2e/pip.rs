@@ -224,3 +224,238 @@ fn a_benign_sdist_is_built_and_installed_only_once_allowed() {
     .expect_code(0);
     assert_eq!(out.stdout.trim(), "built from source");
 }
+
+/// A project directory as a user has it: the testkit's in-tree build
+/// backend, `build_requires` installed before building, a runtime
+/// dependency on `benign-wheel`, and a `setup.py` that leaves a canary
+/// named after the project when its build runs.
+fn local_project(dir: &std::path::Path, name: &str, build_requires: &str) {
+    use warden_testkit::build;
+    let module = name.replace('-', "_");
+    let metadata = build::core_metadata(name, "1.0", &["benign-wheel".to_owned()], "a project");
+    let files = build::Files::from([
+        (
+            format!("{module}/__init__.py"),
+            b"VALUE = 'local'\n".to_vec(),
+        ),
+        (
+            "setup.py".to_owned(),
+            format!(
+                "import os, pathlib\npathlib.Path(os.environ['WARDEN_CANARY_DIR'], '{name}').write_text('built')\n"
+            )
+            .into_bytes(),
+        ),
+    ]);
+    let mut tree = build::sdist_files(&metadata, &files);
+    tree.insert(
+        "pyproject.toml".to_owned(),
+        format!(
+            "[build-system]\nrequires = [\"{build_requires}\"]\nbuild-backend = \"_testkit_backend\"\nbackend-path = [\".\"]\n"
+        )
+        .into_bytes(),
+    );
+    build::write_tree(dir, &tree);
+}
+
+#[test]
+fn a_local_project_is_built_only_with_checked_build_requirements() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let app = sandbox.project().join("app");
+    local_project(&app, "app", "benign-wheel");
+    std::fs::write(sandbox.project().join("requirements.txt"), "-e ./app\n").unwrap();
+    let out = pip(
+        &registry,
+        &sandbox,
+        &venv,
+        &["install", "-r", "requirements.txt"],
+    )
+    .expect_code(0);
+    assert!(out.stdout.contains("benign-wheel"), "{}", out.stdout);
+    let out = python(
+        &sandbox,
+        &venv,
+        "import app, benign_wheel; print(app.VALUE, benign_wheel.add(1, 1))",
+    )
+    .expect_code(0);
+    assert_eq!(out.stdout.trim(), "local 2");
+    // Editable: the installed project is the directory itself.
+    std::fs::write(app.join("app/__init__.py"), "VALUE = 'edited'\n").unwrap();
+    let out = python(&sandbox, &venv, "import app; print(app.VALUE)").expect_code(0);
+    assert_eq!(out.stdout.trim(), "edited");
+
+    // A build requirement that fails the checks stops the install before
+    // the project's own build starts.
+    local_project(&sandbox.project().join("tool"), "tool", "evil-pth");
+    let out = pip(&registry, &sandbox, &venv, &["install", "./tool"]).expect_code(77);
+    assert!(out.stdout.contains("startup-hook"), "{}", out.stdout);
+    assert!(
+        !sandbox.canary("tool").exists(),
+        "the project was not built"
+    );
+    python(&sandbox, &venv, "import sys").expect_code(0);
+    assert!(!sandbox.canary("evil-pth").exists());
+}
+
+/// A git repository holding a source tree from `testdata/sources/pypi/`.
+fn git_repo(sandbox: &Sandbox, name: &str) -> String {
+    use warden_testkit::build;
+    let dir = sandbox.root().join("repos").join(name);
+    let files =
+        warden_testkit::scenario::collect_files(Some(&format!("pypi/{name}")), &Default::default());
+    let metadata = build::core_metadata(name, "0.1", &[], "from git");
+    build::write_tree(&dir, &build::sdist_files(&metadata, &files));
+    for args in [
+        &["init", "--quiet", "-b", "main"][..],
+        &["add", "."],
+        &["commit", "--quiet", "-m", "release"],
+        &["tag", "v0.1"],
+    ] {
+        Output::of(
+            sandbox
+                .command("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.org", "-C"])
+                .arg(&dir)
+                .args(args),
+        )
+        .expect_code(0);
+    }
+    format!("git+file://{}@v0.1", dir.display())
+}
+
+#[test]
+fn a_git_requirement_is_judged_from_its_checkout_and_built_once_allowed() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let url = git_repo(&sandbox, "canary-setup");
+    let out = Output::of(
+        in_venv(&sandbox, &venv)
+            .env("PIP_INDEX_URL", registry.simple_url())
+            .args(["--dry-run", "pip", "install", &url]),
+    );
+    assert!(out.stdout.contains("non-registry-source"), "{}", out.stdout);
+    assert!(out.stdout.contains("sdist-build"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("pypi:canary-setup") && out.stdout.contains("at commit"),
+        "pinned by commit: {}",
+        out.stdout
+    );
+    assert!(
+        !sandbox.canary("canary-setup").exists(),
+        "judging built nothing"
+    );
+
+    pip(&registry, &sandbox, &venv, &["install", &url]).expect_code(0);
+    assert!(
+        sandbox.canary("canary-setup").exists(),
+        "the allowed build ran"
+    );
+    let out = python(
+        &sandbox,
+        &venv,
+        "import canary_setup; print(canary_setup.VALUE)",
+    )
+    .expect_code(0);
+    assert_eq!(out.stdout.trim(), "built from source");
+
+    let url = git_repo(&sandbox, "evil-setup");
+    let out = pip(
+        &registry,
+        &sandbox,
+        &venv,
+        &["install", &format!("evil-setup @ {url}")],
+    )
+    .expect_code(77);
+    assert!(
+        out.stdout.contains("download-and-execute"),
+        "{}",
+        out.stdout
+    );
+    assert!(!sandbox.canary("evil-setup").exists(), "setup.py never ran");
+}
+
+#[test]
+fn an_sdist_named_by_path_or_url_is_judged_before_anything_builds() {
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let sdist = &registry.pypi_built["evil-setup"][0];
+    std::fs::write(
+        sandbox.project().join(&sdist.filename),
+        sdist.bytes.as_slice(),
+    )
+    .unwrap();
+    let url = format!("{}/files/{}", registry.base_url(), sdist.filename);
+    for requirement in [format!("./{}", sdist.filename), url] {
+        let out = pip(&registry, &sandbox, &venv, &["install", &requirement]).expect_code(77);
+        assert!(
+            out.stdout.contains("download-and-execute"),
+            "{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("non-registry-source"), "{}", out.stdout);
+        assert!(
+            !sandbox.canary("evil-setup").exists(),
+            "{requirement}: setup.py never ran"
+        );
+    }
+    // What warden cannot check is refused, not passed to pip.
+    let out = pip(&registry, &sandbox, &venv, &["install", "./no-such-dir/"]).expect_code(69);
+    assert!(out.stderr.contains("no-such-dir"), "{}", out.stderr);
+}
+
+#[test]
+fn sdists_needed_by_built_sdists_are_judged_and_built_in_rounds() {
+    let registry = TestRegistry::with_scenarios(&["realism", "pypi-guard"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let out = pip(&registry, &sandbox, &venv, &["install", "chain-a"]).expect_code(0);
+    assert!(out.stdout.contains("chain-b"), "{}", out.stdout);
+    let out = python(
+        &sandbox,
+        &venv,
+        "import chain_a, chain_b, benign_wheel; print(chain_a.VALUE + chain_b.VALUE)",
+    )
+    .expect_code(0);
+    assert_eq!(out.stdout.trim(), "ab");
+}
+
+#[test]
+fn a_local_find_links_directory_is_checked_file_by_file() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let wheels = sandbox.project().join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    for name in ["benign-wheel", "evil-pth"] {
+        for f in registry.pypi_built[name]
+            .iter()
+            .filter(|f| f.filename.ends_with(".whl"))
+        {
+            std::fs::write(wheels.join(&f.filename), f.bytes.as_slice()).unwrap();
+        }
+    }
+    let local = ["install", "--no-index", "--find-links", "./wheels"];
+    let out = pip(
+        &registry,
+        &sandbox,
+        &venv,
+        &[&local[..], &["benign-wheel"]].concat(),
+    )
+    .expect_code(0);
+    assert!(out.stdout.contains("non-registry-source"), "{}", out.stdout);
+    python(&sandbox, &venv, "import benign_wheel").expect_code(0);
+
+    let out = pip(
+        &registry,
+        &sandbox,
+        &venv,
+        &[&local[..], &["evil-pth"]].concat(),
+    )
+    .expect_code(77);
+    assert!(out.stdout.contains("startup-hook"), "{}", out.stdout);
+    python(&sandbox, &venv, "import sys").expect_code(0);
+    assert!(!sandbox.canary("evil-pth").exists());
+}

@@ -4,10 +4,12 @@
 
 mod error;
 pub mod integrity;
+mod pack;
 pub mod read;
 pub mod surface;
 
 pub use error::{Error, ErrorKind};
 pub use integrity::{Expected, verify};
+pub use pack::pack_tree;
 pub use read::{Archive, Entry, Format, Limits, detect, read};
 pub use surface::{ArtifactKind, Item, Runs, Surface, SurfaceText, surface};

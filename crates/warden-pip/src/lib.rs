@@ -16,6 +16,11 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+mod sources;
+pub use sources::{
+    Checkout, Source, SourceReq, Taken, build_requirements, git_checkout, take_sources,
+};
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("could not run `{program}`: {source}")]

@@ -192,6 +192,35 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return name
 
 
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    # PEP 660: a wheel whose .pth puts this directory on sys.path.
+    meta = open("PKG-INFO", encoding="utf-8").read()
+    fields = dict(l.split(": ", 1) for l in meta.splitlines() if ": " in l)
+    dist = "".join(c if c.isalnum() else "_" for c in fields["Name"].lower())
+    version = fields["Version"]
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"__editable__.{dist}.pth": (os.path.abspath(".") + "\n").encode(),
+        f"{info}/METADATA": meta.encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: warden-testkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, data in sorted(files.items()):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    name = f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w", zipfile.ZIP_DEFLATED) as z:
+        for path, data in sorted(files.items()):
+            z.writestr(path, data)
+    return name
+
+
 def build_sdist(sdist_directory, config_settings=None):
     raise NotImplementedError("testkit sdists are built by the testkit")
 "#;
@@ -200,6 +229,14 @@ def build_sdist(sdist_directory, config_settings=None):
 /// `pyproject.toml` in `files`, the testkit's in-tree backend is added.
 pub fn sdist(name: &str, version: &str, metadata: &str, files: &Files) -> (String, Vec<u8>) {
     let dist = dist_name(name);
+    let all = sdist_files(metadata, files);
+    let prefix = format!("{dist}-{version}");
+    (format!("{prefix}.tar.gz"), tar_gz(&prefix, &all))
+}
+
+/// The files of an sdist, without its top directory: a source tree as a
+/// project directory or a repository holds it.
+pub fn sdist_files(metadata: &str, files: &Files) -> Files {
     let mut all = files.clone();
     all.insert("PKG-INFO".to_owned(), metadata.as_bytes().to_vec());
     if !all.contains_key("pyproject.toml") {
@@ -212,8 +249,18 @@ pub fn sdist(name: &str, version: &str, metadata: &str, files: &Files) -> (Strin
             BACKEND.as_bytes().to_vec(),
         );
     }
-    let prefix = format!("{dist}-{version}");
-    (format!("{prefix}.tar.gz"), tar_gz(&prefix, &all))
+    all
+}
+
+/// Writes `files` under `dir`.
+pub fn write_tree(dir: &std::path::Path, files: &Files) {
+    for (path, bytes) in files {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create directory");
+        }
+        std::fs::write(&path, bytes).expect("write file");
+    }
 }
 
 #[cfg(test)]

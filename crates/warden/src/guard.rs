@@ -433,6 +433,14 @@ pub(crate) fn decide(
         // Scripts run when an allow entry says so, or when nothing was found.
         let scripts = if !runs {
             "none"
+        } else if ecosystem == "pypi" {
+            // pip has no separate script step: what runs (a build, a
+            // start-up hook) runs when the package is installed at all.
+            if worst == Level::Deny {
+                "skipped"
+            } else {
+                "run"
+            }
         } else if policy
             .scripts_allowed(&subject, today)
             .inspect(|i| {

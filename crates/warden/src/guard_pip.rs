@@ -19,6 +19,8 @@ use crate::guard::{Checked, Decision, Pkg, decide, exit_code, raw, run_through};
 
 /// Rounds of re-planning to steer past releases that are too fresh.
 const MAX_STEERING: usize = 6;
+/// Rounds of sdists needed by wheels built from sdists.
+const MAX_SDIST_ROUNDS: usize = 4;
 
 pub async fn pip(
     ctx: &Context,
@@ -42,56 +44,122 @@ pub async fn pip(
     )?;
     let min_age =
         SignedDuration::from_hours(i64::try_from(policy.min_release_age_hours).unwrap_or(48));
-    let mut resolver_args = warden_pip::resolver_args(&args.args);
-    // sdists judged and built (once allowed) in this run: their checks, and
-    // the directory their wheels were built into.
-    let mut built_checks: Vec<Checked> = Vec::new();
-    let built_dir =
-        tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-    let mut built_files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let pins = warden_pip::exact_pins(&args.args, &cwd);
     let hashes = warden_pip::pinned_hashes(&args.args, &cwd);
     let mut pages = Pages::new(client.clone());
+    let scratch = tempdir()?;
+    // What pip would build (project directories, sdists, VCS URLs) comes
+    // out of the plan: warden judges and builds it itself.
+    let taken =
+        warden_pip::take_sources(&warden_pip::resolver_args(&args.args), &cwd, scratch.path())
+            .map_err(|e| {
+                Failure::new(exit::UNAVAILABLE, e).with_hint(
+            "warden guards names from an index, wheels, sdists, project directories and git URLs",
+        )
+            })?;
+    let mut resolver_args = taken.args;
+    // Everything built in this run: the checks made before building, the
+    // checked files builds may use, and the wheels built.
+    let mut built = BuildState {
+        checks: Vec::new(),
+        verified: tempdir()?,
+        dir: tempdir()?,
+        wheels: BTreeMap::new(),
+        round: Vec::new(),
+    };
+    resolver_args.push("--find-links".into());
+    resolver_args.push(built.dir.path().display().to_string());
+    // Editable projects: installed in place once their dependencies are.
+    let mut editables: Vec<(String, String)> = Vec::new();
+    if !taken.sources.is_empty() {
+        let items = source_items(
+            &client,
+            &mut pages,
+            &policy,
+            &taken.sources,
+            built.verified.path(),
+            scratch.path(),
+            min_age,
+        )
+        .await?;
+        let round = Round {
+            ctx,
+            client: &client,
+            global,
+            policy: &policy,
+            args,
+            cwd: &cwd,
+            min_age,
+        };
+        match round.build(&mut pages, items, &mut built).await? {
+            Some(stop) => return Ok(stop),
+            None => {
+                for (source, wheel) in taken.sources.iter().zip(&built.round) {
+                    resolver_args.push(format!(
+                        "{}{}",
+                        built.dir.path().join(wheel).display(),
+                        source.extras
+                    ));
+                    if let warden_pip::Source::Local {
+                        path,
+                        editable: true,
+                    } = &source.source
+                    {
+                        editables.push((
+                            format!("{}{}", path.display(), source.extras),
+                            wheel.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
 
     // Plan; steer ranges past releases younger than the minimum age.
-    let scratch =
-        tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
     let constraints_file = scratch.path().join("warden-constraints.txt");
     let mut constraints: Vec<String> = Vec::new();
     let mut plan = Vec::new();
-    for _ in 0..MAX_STEERING {
+    let mut sdist_rounds = 0;
+    for _ in 0..MAX_STEERING + MAX_SDIST_ROUNDS {
         let file = (!constraints.is_empty()).then_some(constraints_file.as_path());
         match warden_pip::plan(&args.program, &resolver_args, file) {
             Ok(p) => plan = p,
+            // Only sdists publish these: judge them, and build them once
+            // allowed; their wheels may need further sdists.
             Err(warden_pip::Error::Resolve {
                 sdist_only,
                 message,
                 ..
             }) if !sdist_only.is_empty() => {
-                if !built_checks.is_empty() {
-                    return Err(Failure::new(exit::UNAVAILABLE, message).with_hint(
-                        "a built sdist needs further sdists; warden builds one round of sdists",
-                    ));
+                sdist_rounds += 1;
+                if sdist_rounds > MAX_SDIST_ROUNDS {
+                    return Err(Failure::new(exit::UNAVAILABLE, message).with_hint(format!(
+                        "sdists built here keep needing further sdists; warden stops after {MAX_SDIST_ROUNDS} rounds"
+                    )));
                 }
-                let sdists = SdistRound {
-                    requirements: &sdist_only,
-                    pip_message: &message,
-                    built_dir: built_dir.path(),
-                };
-                match sdist_round(
-                    ctx, &client, &mut pages, global, &policy, args, &cwd, &sdists, min_age,
+                let items = index_sdists(
+                    &client,
+                    &mut pages,
+                    &policy,
+                    &sdist_only,
+                    &message,
+                    built.verified.path(),
+                    min_age,
                 )
-                .await?
-                {
-                    SdistOutcome::Stop(text, code) => return Ok((text, code)),
-                    SdistOutcome::Built { checks, wheels } => {
-                        built_checks = checks;
-                        built_files = wheels;
-                        resolver_args.push("--find-links".into());
-                        resolver_args.push(built_dir.path().display().to_string());
-                        continue;
-                    }
+                .await?;
+                let round = Round {
+                    ctx,
+                    client: &client,
+                    global,
+                    policy: &policy,
+                    args,
+                    cwd: &cwd,
+                    min_age,
+                };
+                if let Some(stop) = round.build(&mut pages, items, &mut built).await? {
+                    return Ok(stop);
                 }
+                continue;
             }
             // pip's resolver compared the files with the requirements'
             // hashes and they differ: that is a verdict, not a failure.
@@ -134,9 +202,9 @@ pub async fn pip(
     }
 
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut checked = std::mem::take(&mut built_checks);
+    let mut checked = std::mem::take(&mut built.checks);
     for p in &plan {
-        if let Some(bytes) = built_files.get(&p.filename) {
+        if let Some(bytes) = built.wheels.get(&p.filename) {
             // Built here from an sdist that was checked before building.
             files.insert(p.filename.clone(), bytes.clone());
             continue;
@@ -163,7 +231,7 @@ pub async fn pip(
         return Ok(stop);
     }
     // Only the checked bytes, by hash, from a private directory.
-    let dir = tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+    let dir = tempdir()?;
     for (name, bytes) in &files {
         std::fs::write(dir.path().join(name), bytes)
             .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
@@ -182,6 +250,7 @@ pub async fn pip(
         _ => {
             let pinned: Vec<(String, String, String)> = plan
                 .iter()
+                .filter(|p| !editables.iter().any(|(_, wheel)| *wheel == p.filename))
                 .filter_map(|p| {
                     // Wheels built here from checked sdists are hashed here.
                     let sha = p
@@ -201,9 +270,35 @@ pub async fn pip(
                 crate::guard::tool_stdout(ctx),
             )
             .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            if !status.success() || editables.is_empty() {
+                return Ok((String::new(), exit_code(status)));
+            }
+            // The user's own projects, in place. Their dependencies are
+            // installed; their builds see only the checked files.
+            let (program, prefix) = args
+                .program
+                .split_first()
+                .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
+            let status = Command::new(program)
+                .args(prefix)
+                .args(["install", "--no-index", "--no-deps", "--find-links"])
+                .arg(built.verified.path())
+                .args(editables.iter().flat_map(|(path, _)| ["-e", path.as_str()]))
+                .args(warden_pip::install_flags(&args.args))
+                .env_clear()
+                .envs(env)
+                .stdout(crate::guard::tool_stdout(ctx))
+                .status()
+                .map_err(|e| {
+                    Failure::new(exit::UNAVAILABLE, format!("could not run `{program}`: {e}"))
+                })?;
             Ok((String::new(), exit_code(status)))
         }
     }
+}
+
+fn tempdir() -> Result<tempfile::TempDir, Failure> {
+    tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))
 }
 
 /// Project pages of every configured index, fetched once.
@@ -276,7 +371,7 @@ async fn check_one(
             } else {
                 Level::Deny
             },
-            "installed from a URL, not an index".into(),
+            "installed from a URL, not an index: who published it cannot be checked".into(),
             p.url.clone(),
         ));
     }
@@ -339,52 +434,94 @@ async fn check_one(
             ));
         }
     }
-    let Some(sha256) = p.sha256.clone() else {
+    let local = p.url.starts_with("file://");
+    if local && !p.is_direct {
+        c.findings.push(raw(
+            "non-registry-source",
+            Level::Warn,
+            "from a local directory (--find-links), not an index: who published it cannot be checked".into(),
+            p.url.clone(),
+        ));
+    }
+    // A file named directly has no published hash: it is pinned by the
+    // hash of the bytes checked here.
+    if p.sha256.is_none() && !(p.is_direct || local) {
         c.unknown.push(format!(
             "pypi:{name}=={}: pip's plan gives no sha256 for {}",
             p.version, p.filename
         ));
         return (c, None);
-    };
-    let Ok(url) = RedactedUrl::parse(&p.url) else {
-        c.unknown.push(format!("pypi:{name}: unreadable URL"));
-        return (c, None);
-    };
+    }
     let label = format!("pypi:{name}=={} ({})", p.version, p.filename);
-    let bytes = match client
-        .http
-        .get(
-            &format!("pypi:{name}"),
-            &url,
-            "application/octet-stream",
-            None,
-        )
-        .await
-    {
-        Ok(r) => r.body,
+    let fetched = match p.url.strip_prefix("file://") {
+        Some(path) => read_local(path),
+        None => match RedactedUrl::parse(&p.url) {
+            Ok(url) => client
+                .http
+                .get(
+                    &format!("pypi:{name}"),
+                    &url,
+                    "application/octet-stream",
+                    None,
+                )
+                .await
+                .map(|r| r.body.to_vec())
+                .map_err(|e| e.to_string()),
+            Err(_) => Err(format!("pypi:{name}: unreadable URL")),
+        },
+    };
+    let bytes = match fetched {
+        Ok(b) => b,
         Err(e) => {
-            c.unknown.push(e.to_string());
+            c.unknown.push(e);
             return (c, None);
         }
     };
+    let expected = p.sha256.clone().map(Expected::Sha256Hex);
+    if expected.is_none() {
+        c.pkg.integrity = Some(format!("sha256:{}", sha256_hex(&bytes)));
+    }
     let hint = if p.filename.ends_with(".whl") {
         ArtifactKind::Wheel
     } else {
         ArtifactKind::Sdist
     };
-    let analysis = match warden_rules::analyze(
-        &label,
-        &bytes,
-        Some(&Expected::Sha256Hex(sha256)),
-        Some(hint),
-        &Limits::default(),
-    ) {
-        Ok(a) => a,
-        Err(e) => {
-            c.unknown.push(e.to_string());
-            return (c, None);
-        }
+    let Some(analysis) = judge(&mut c, &label, &bytes, expected.as_ref(), hint) else {
+        return (c, None);
     };
+    // Who published a file that came from no index cannot be asked: the
+    // non-registry-source finding says so.
+    if !(p.is_direct || local) {
+        history(
+            client,
+            &mut c,
+            serving.first().map(|(i, page)| (i, page)),
+            &p.version,
+            &analysis,
+            min_age,
+        )
+        .await;
+    }
+    (c, Some(bytes))
+}
+
+/// Verifies and reads an artifact, and adds what the rules found to `c`.
+/// `None` (with the reason in `c.unknown`) when it cannot be read.
+fn judge(
+    c: &mut Checked,
+    label: &str,
+    bytes: &[u8],
+    expected: Option<&Expected>,
+    hint: ArtifactKind,
+) -> Option<warden_rules::Analysis> {
+    let analysis =
+        match warden_rules::analyze(label, bytes, expected, Some(hint), &Limits::default()) {
+            Ok(a) => a,
+            Err(e) => {
+                c.unknown.push(e.to_string());
+                return None;
+            }
+        };
     c.runs_install_code = analysis.surface.runs_code();
     for f in &analysis.findings {
         c.findings.push(raw(
@@ -394,16 +531,22 @@ async fn check_one(
             format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
         ));
     }
-    history(
-        client,
-        &mut c,
-        serving.first().map(|(i, page)| (i, page)),
-        &p.version,
-        &analysis,
-        min_age,
-    )
-    .await;
-    (c, Some(bytes))
+    Some(analysis)
+}
+
+/// A file named by a `file://` URL, up to the size warden reads.
+fn read_local(path: &str) -> Result<Vec<u8>, String> {
+    let path = Path::new(path);
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if size > Limits::default().max_total {
+        return Err(format!(
+            "{}: {size} bytes, more than warden reads",
+            path.display()
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 async fn history(
@@ -455,70 +598,238 @@ async fn history(
     }
 }
 
-struct SdistRound<'a> {
-    requirements: &'a [String],
-    pip_message: &'a str,
-    built_dir: &'a Path,
+/// Everything built in one run.
+struct BuildState {
+    /// The checks made before building (the build requirements' too).
+    checks: Vec<Checked>,
+    /// Checked sdists and build requirements: all a build can see.
+    verified: tempfile::TempDir,
+    /// Where built wheels go; pip's plan finds them here.
+    dir: tempfile::TempDir,
+    /// Built wheels by file name.
+    wheels: BTreeMap<String, Vec<u8>>,
+    /// The last round's wheels, one per item, in order.
+    round: Vec<String>,
 }
 
-enum SdistOutcome {
-    /// Blocked, or the checks cannot complete: the report and exit code.
-    Stop(String, u8),
-    /// Allowed and built: the sdists' checks and the built wheels by file name.
-    Built {
-        checks: Vec<Checked>,
-        wheels: BTreeMap<String, Vec<u8>>,
-    },
+/// Something pip would build: judged first, built only once allowed.
+struct ToBuild {
+    checked: Checked,
+    /// An sdist in the verified directory, or a project directory.
+    target: std::path::PathBuf,
+    build_requirements: Vec<String>,
 }
 
-/// Requirements only published as sdists: judged from their sources,
-/// without building; built (with secrets hidden, from checked files only)
-/// once the policy allows it.
-#[allow(clippy::too_many_arguments)]
-async fn sdist_round(
-    ctx: &Context,
+/// What a build round needs from the run.
+struct Round<'a> {
+    ctx: &'a Context,
+    client: &'a PypiClient,
+    global: &'a GlobalArgs,
+    policy: &'a Policy,
+    args: &'a GuardArgs,
+    cwd: &'a Path,
+    min_age: SignedDuration,
+}
+
+impl Round<'_> {
+    /// Checks the items' build requirements, decides on the items and
+    /// them, and builds each item (secrets hidden, from checked files
+    /// only). `Some` is the report and exit code when it must stop.
+    async fn build(
+        &self,
+        pages: &mut Pages,
+        items: Vec<ToBuild>,
+        built: &mut BuildState,
+    ) -> Result<Option<(String, u8)>, Failure> {
+        let mut checked = Vec::new();
+        let mut build_requirements: Vec<String> = Vec::new();
+        let mut targets = Vec::new();
+        for item in items {
+            for r in item.build_requirements {
+                if !build_requirements.contains(&r) {
+                    build_requirements.push(r);
+                }
+            }
+            targets.push(item.target);
+            checked.push(item.checked);
+        }
+        // Build requirements come from the index too: checked like any
+        // package, and the only ones the isolated build can see.
+        if !build_requirements.is_empty() {
+            let plan = warden_pip::plan(&self.args.program, &build_requirements, None).map_err(
+                |e| {
+                    Failure::new(
+                        exit::UNAVAILABLE,
+                        format!("the build requirements {build_requirements:?} could not be planned: {e}"),
+                    )
+                },
+            )?;
+            for p in &plan {
+                let (c, bytes) = check_one(
+                    self.client,
+                    pages,
+                    self.policy,
+                    p,
+                    &BTreeMap::new(),
+                    self.min_age,
+                )
+                .await;
+                if let Some(b) = bytes {
+                    std::fs::write(built.verified.path().join(&p.filename), b)
+                        .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                }
+                checked.push(c);
+            }
+        }
+        let tool = self.args.program.join(" ");
+        let Decision {
+            text, code, warned, ..
+        } = decide(
+            "pypi",
+            &tool,
+            format!("{tool} {}", self.args.args.join(" ")),
+            &checked,
+            self.policy,
+            self.global,
+            self.cwd,
+        );
+        if let Some(code) = code {
+            return Ok(Some((text, code)));
+        }
+        if self.global.dry_run {
+            return Ok(Some((
+                format!(
+                    "{text}dry run: nothing was built, so what the builds would depend on is not known or checked\n"
+                ),
+                exit::UNAVAILABLE,
+            )));
+        }
+        if warned && !crate::guard::confirm(self.global, &text) {
+            return Ok(Some((
+                format!("{text}not confirmed: nothing was built\n"),
+                exit::BLOCKED,
+            )));
+        }
+        let env = warden_npm::script_env(
+            &self.ctx.env.vars,
+            &self.policy.hide_env,
+            &self.policy.keep_env,
+        );
+        let (program, prefix) = self
+            .args
+            .program
+            .split_first()
+            .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
+        let mut round = Vec::new();
+        for target in &targets {
+            // One build per item, into its own directory: which wheel came
+            // from which requirement is then known.
+            let out = tempdir()?;
+            let status = Command::new(program)
+                .args(prefix)
+                .args([
+                    "wheel",
+                    "--no-deps",
+                    "--no-index",
+                    "--quiet",
+                    "--find-links",
+                ])
+                .arg(built.verified.path())
+                .arg("--wheel-dir")
+                .arg(out.path())
+                .arg(target)
+                .env_clear()
+                .envs(env.iter().cloned())
+                .stdout(crate::guard::tool_stdout(self.ctx))
+                .status()
+                .map_err(|e| {
+                    Failure::new(exit::UNAVAILABLE, format!("could not run `{program}`: {e}"))
+                })?;
+            if !status.success() {
+                return Ok(Some((
+                    format!(
+                        "{text}building {} failed: nothing was installed\n",
+                        target.file_name().unwrap_or_default().to_string_lossy()
+                    ),
+                    exit_code(status),
+                )));
+            }
+            let wheel = std::fs::read_dir(out.path())
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .find(|n| n.ends_with(".whl"))
+                .ok_or_else(|| {
+                    Failure::new(
+                        exit::UNAVAILABLE,
+                        format!("pip built no wheel from {}", target.display()),
+                    )
+                })?;
+            let bytes = std::fs::read(out.path().join(&wheel))
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            std::fs::write(built.dir.path().join(&wheel), &bytes)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            built.wheels.insert(wheel.clone(), bytes);
+            round.push(wheel);
+        }
+        built.checks.extend(checked);
+        built.round = round;
+        Ok(None)
+    }
+}
+
+/// Requirements only published as sdists (pip names them): the newest
+/// release each allows that is old enough, downloaded and judged.
+async fn index_sdists(
     client: &PypiClient,
     pages: &mut Pages,
-    global: &GlobalArgs,
     policy: &Policy,
-    args: &GuardArgs,
-    cwd: &Path,
-    round: &SdistRound<'_>,
+    requirements: &[String],
+    pip_message: &str,
+    verified: &Path,
     min_age: SignedDuration,
-) -> Result<SdistOutcome, Failure> {
-    let verified =
-        tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-    let mut checked = Vec::new();
-    let mut sdists = Vec::new();
-    let mut build_requirements = Vec::new();
-    for req in round.requirements {
+) -> Result<Vec<ToBuild>, Failure> {
+    let mut items = Vec::new();
+    for req in requirements {
         let name: String = req
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
             .collect();
-        let pinned = req.split_once("==").map(|(_, v)| v.trim().to_owned());
+        let specifiers: pep440_rs::VersionSpecifiers = req[name.len()..]
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches(|c| c != '<' && c != '>' && c != '=' && c != '!' && c != '~')
+            .parse()
+            .unwrap_or_else(|_| pep440_rs::VersionSpecifiers::empty());
+        let exact = req.contains("==");
         let found = pages.get(&name).await.to_vec();
-        let Some((_, page)) = found.first() else {
-            return Err(Failure::new(
-                exit::UNAVAILABLE,
-                round.pip_message.to_owned(),
-            ));
-        };
-        let version = pinned.or_else(|| page.latest()).unwrap_or_default();
-        let Some(file) = page
-            .files_of(&version)
-            .into_iter()
-            .find(|f| f.kind == DistKind::Sdist)
-            .cloned()
-        else {
-            return Err(Failure::new(
-                exit::UNAVAILABLE,
-                round.pip_message.to_owned(),
-            ));
+        let now = jiff::Timestamp::now();
+        let file = found.iter().flat_map(|(_, page)| &page.files).filter(|f| {
+            f.kind == DistKind::Sdist
+                && f.yanked.is_none()
+                && (exact
+                    || f.upload_time
+                        .is_none_or(|t| now.duration_since(t) >= min_age))
+        });
+        let best = file
+            .filter_map(|f| {
+                let v: pep440_rs::Version = f.version.as_deref()?.parse().ok()?;
+                (specifiers.contains(&v) && (exact || !v.any_prerelease())).then_some((v, f))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(v, f)| (v.to_string(), f.clone()));
+        let Some((version, file)) = best else {
+            return Err(
+                Failure::new(exit::UNAVAILABLE, pip_message.to_owned()).with_hint(format!(
+                    "no sdist of `{req}` on the configured indexes is old enough and matches"
+                )),
+            );
         };
         let planned = Planned {
             name: name.clone(),
-            version: version.clone(),
+            version,
             url: file.url.expose().to_string(),
             filename: file.filename.clone(),
             sha256: file.hashes.get("sha256").cloned(),
@@ -527,135 +838,205 @@ async fn sdist_round(
         };
         let (mut c, bytes) =
             check_one(client, pages, policy, &planned, &BTreeMap::new(), min_age).await;
-        c.findings.push(raw(
-            "sdist-build",
-            Level::Warn,
-            "only an sdist is published: installing it means building it, which runs its setup.py or build backend".into(),
-            file.filename.clone(),
-        ));
-        if let Some(bytes) = bytes {
-            build_requirements.extend(sdist_build_requirements(&file.filename, &bytes));
-            std::fs::write(verified.path().join(&file.filename), &bytes)
-                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-            sdists.push(file.filename.clone());
-        }
-        checked.push(c);
-    }
-    // Build requirements come from the index too: checked like any package,
-    // and the only ones the isolated build can see.
-    if !build_requirements.is_empty() {
-        match warden_pip::plan(&args.program, &build_requirements, None) {
-            Ok(plan) => {
-                for p in &plan {
-                    let (c, bytes) =
-                        check_one(client, pages, policy, p, &BTreeMap::new(), min_age).await;
-                    if let Some(b) = bytes {
-                        std::fs::write(verified.path().join(&p.filename), b)
-                            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-                    }
-                    checked.push(c);
-                }
+        sdist_finding(&mut c, &file.filename);
+        let target = verified.join(&file.filename);
+        let build_requirements = match bytes {
+            Some(bytes) => {
+                std::fs::write(&target, &bytes)
+                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                sdist_build_requirements(&file.filename, &bytes)
             }
-            Err(e) => {
-                return Err(Failure::new(
-                    exit::UNAVAILABLE,
-                    format!(
-                        "the build requirements {build_requirements:?} could not be planned: {e}"
-                    ),
-                ));
-            }
-        }
+            None => Vec::new(),
+        };
+        items.push(ToBuild {
+            checked: c,
+            target,
+            build_requirements,
+        });
     }
-    let tool = args.program.join(" ");
-    let Decision {
-        text, code, warned, ..
-    } = decide(
-        "pypi",
-        &tool,
-        format!("{tool} {}", args.args.join(" ")),
-        &checked,
-        policy,
-        global,
-        cwd,
-    );
-    if let Some(code) = code {
-        return Ok(SdistOutcome::Stop(text, code));
-    }
-    if global.dry_run {
-        return Ok(SdistOutcome::Stop(
-            format!(
-                "{text}dry run: the sdists were not built, so their own dependencies are not known or checked\n"
-            ),
-            exit::UNAVAILABLE,
-        ));
-    }
-    if warned && !crate::guard::confirm(global, &text) {
-        return Ok(SdistOutcome::Stop(
-            format!("{text}not confirmed: nothing was built\n"),
-            exit::BLOCKED,
-        ));
-    }
-    // Build from the checked files only, with secrets hidden.
-    let env = warden_npm::script_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
-    let (program, prefix) = args
-        .program
-        .split_first()
-        .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
-    let status = Command::new(program)
-        .args(prefix)
-        .args([
-            "wheel",
-            "--no-deps",
-            "--no-index",
-            "--quiet",
-            "--find-links",
-        ])
-        .arg(verified.path())
-        .arg("--wheel-dir")
-        .arg(round.built_dir)
-        .args(sdists.iter().map(|f| verified.path().join(f)))
-        .env_clear()
-        .envs(env)
-        .status()
-        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run `{program}`: {e}")))?;
-    if !status.success() {
-        return Ok(SdistOutcome::Stop(
-            format!("{text}building the allowed sdists failed: nothing was installed\n"),
-            exit_code(status),
-        ));
-    }
-    let mut wheels = BTreeMap::new();
-    for entry in std::fs::read_dir(round.built_dir)
-        .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".whl") {
-            wheels.insert(
-                name,
-                std::fs::read(entry.path())
-                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?,
-            );
-        }
-    }
-    Ok(SdistOutcome::Built {
-        checks: checked,
-        wheels,
-    })
+    Ok(items)
 }
 
-/// `[build-system] requires` of an sdist (as the surface lists them).
-fn sdist_build_requirements(filename: &str, bytes: &[u8]) -> Vec<String> {
-    warden_archive::read(filename, bytes, &Limits::default())
-        .map(|a| warden_archive::surface(&a, Some(ArtifactKind::Sdist)))
-        .map(|s| {
-            s.dependencies
-                .keys()
-                .filter_map(|d| d.strip_suffix(" (build)"))
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
+fn sdist_finding(c: &mut Checked, what: &str) {
+    c.findings.push(raw(
+        "sdist-build",
+        Level::Warn,
+        "installing it means building it, which runs its setup.py or build backend".into(),
+        what.to_owned(),
+    ));
+}
+
+/// The requirements taken out of pip's plan: project directories (the
+/// user's own code: only their build requirements are checked), sdist
+/// archives and VCS checkouts (judged like index sdists).
+async fn source_items(
+    client: &PypiClient,
+    pages: &mut Pages,
+    policy: &Policy,
+    sources: &[warden_pip::SourceReq],
+    verified: &Path,
+    scratch: &Path,
+    min_age: SignedDuration,
+) -> Result<Vec<ToBuild>, Failure> {
+    let mut items = Vec::new();
+    for (n, req) in sources.iter().enumerate() {
+        let item = match &req.source {
+            warden_pip::Source::Local { path, .. } => {
+                let pyproject = std::fs::read_to_string(path.join("pyproject.toml")).ok();
+                let build_requirements = warden_pip::build_requirements(pyproject.as_deref())
+                    .map_err(|e| {
+                        Failure::new(exit::UNAVAILABLE, format!("{}: {e}", path.display()))
+                    })?;
+                let name = path
+                    .canonicalize()
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| req.text.clone());
+                ToBuild {
+                    checked: Checked {
+                        pkg: Pkg {
+                            name,
+                            version: "local".into(),
+                            path: path.display().to_string(),
+                            integrity: None,
+                            has_install_script: true,
+                        },
+                        findings: Vec::new(),
+                        unknown: Vec::new(),
+                        publisher: None,
+                        attested: None,
+                        runs_install_code: true,
+                    },
+                    target: path.clone(),
+                    build_requirements,
+                }
+            }
+            warden_pip::Source::Archive { location } => {
+                let url = if location.contains("://") {
+                    location.clone()
+                } else {
+                    format!("file://{location}")
+                };
+                let filename = url
+                    .split(['#', '?'])
+                    .next()
+                    .and_then(|u| u.rsplit('/').next())
+                    .unwrap_or("sdist")
+                    .to_owned();
+                let (name, version) = sdist_name_version(&filename);
+                let planned = Planned {
+                    name,
+                    version,
+                    sha256: url
+                        .split_once("#sha256=")
+                        .map(|(_, h)| h.to_ascii_lowercase()),
+                    url,
+                    filename: filename.clone(),
+                    requested: true,
+                    is_direct: true,
+                };
+                let (mut c, bytes) =
+                    check_one(client, pages, policy, &planned, &BTreeMap::new(), min_age).await;
+                sdist_finding(&mut c, &filename);
+                let target = verified.join(&filename);
+                let build_requirements = match bytes {
+                    Some(bytes) => {
+                        std::fs::write(&target, &bytes)
+                            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                        sdist_build_requirements(&filename, &bytes)
+                    }
+                    None => Vec::new(),
+                };
+                ToBuild {
+                    checked: c,
+                    target,
+                    build_requirements,
+                }
+            }
+            warden_pip::Source::Vcs { url } => {
+                let shown = RedactedUrl::parse(
+                    url.trim_start_matches(|c| c != '+').trim_start_matches('+'),
+                )
+                .map_or_else(|_| "<VCS URL>".to_owned(), |u| u.to_string());
+                let checkout = warden_pip::git_checkout(url, &scratch.join(format!("vcs-{n}")))
+                    .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("{shown}: {e}")))?;
+                // Until the sources name it: the repository's name.
+                let name = url
+                    .split(['#', '?'])
+                    .next()
+                    .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
+                    .map(|n| n.split('@').next().unwrap_or(n).trim_end_matches(".git"))
+                    .filter(|n| !n.is_empty())
+                    .map_or_else(|| "vcs".to_owned(), normalize_name);
+                let mut c = Checked {
+                    pkg: Pkg {
+                        name: name.clone(),
+                        version: checkout.commit.chars().take(12).collect(),
+                        path: shown.clone(),
+                        integrity: Some(format!("git:{}", checkout.commit)),
+                        has_install_script: true,
+                    },
+                    findings: vec![raw(
+                        "non-registry-source",
+                        Level::Warn,
+                        "installed from a VCS URL, not an index: who published it cannot be checked".into(),
+                        format!("{shown} at commit {}", checkout.commit),
+                    )],
+                    unknown: Vec::new(),
+                    publisher: None,
+                    attested: None,
+                    runs_install_code: true,
+                };
+                sdist_finding(&mut c, &shown);
+                let label = format!("{shown}@{}", checkout.commit);
+                let mut build_requirements = Vec::new();
+                match warden_archive::pack_tree(&checkout.project, &name, &Limits::default()) {
+                    Ok(bytes) => {
+                        if let Some(a) = judge(&mut c, &label, &bytes, None, ArtifactKind::Sdist) {
+                            if let Some(n) = &a.surface.name {
+                                c.pkg.name = normalize_name(n);
+                            }
+                            build_requirements = sdist_build_requirements(&label, &bytes);
+                        }
+                    }
+                    Err(e) => c.unknown.push(format!("{label}: {e}")),
+                }
+                ToBuild {
+                    checked: c,
+                    target: checkout.project,
+                    build_requirements,
+                }
+            }
+        };
+        items.push(item);
+    }
+    Ok(items)
+}
+
+/// `name-1.0.tar.gz` -> (`name`, `1.0`), as well as a file name tells.
+fn sdist_name_version(filename: &str) -> (String, String) {
+    let stem = [".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip"]
+        .iter()
+        .find_map(|e| filename.strip_suffix(e))
+        .unwrap_or(filename);
+    match stem.rsplit_once('-') {
+        Some((n, v)) => (normalize_name(n), v.to_owned()),
+        None => (normalize_name(stem), "unknown".into()),
+    }
+}
+
+/// What pip installs before building an sdist: its `[build-system]
+/// requires`, or setuptools' legacy defaults without one.
+fn sdist_build_requirements(label: &str, bytes: &[u8]) -> Vec<String> {
+    let Ok(archive) = warden_archive::read(label, bytes, &Limits::default()) else {
+        return Vec::new();
+    };
+    let pyproject = archive
+        .entries
+        .iter()
+        .find(|e| e.path.split('/').count() == 2 && e.path.ends_with("/pyproject.toml"))
+        .and_then(|e| e.text());
+    warden_pip::build_requirements(pyproject).unwrap_or_default()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
