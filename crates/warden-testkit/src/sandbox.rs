@@ -105,6 +105,21 @@ impl Sandbox {
                 "venv: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            // Another pip than the one venv brings, from a wheel file
+            // (`.ci/run` runs the pip tests again with the newest).
+            if let Some(wheel) = std::env::var_os("WARDEN_TEST_PIP_WHEEL") {
+                let out = self
+                    .command(venv.join("bin/python"))
+                    .args(["-m", "pip", "install", "--quiet", "--no-index"])
+                    .arg(wheel)
+                    .output()
+                    .expect("installing the pip under test");
+                assert!(
+                    out.status.success(),
+                    "pip under test: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
         }
         venv
     }
