@@ -730,3 +730,48 @@ mod tests {
         assert!(env.iter().any(|(k, _)| k == "NPM_TOKEN"));
     }
 }
+
+/// Where npm's content-addressed cache (cacache, under `<cache>/_cacache`)
+/// keeps the bytes with this integrity: `content-v2/<algorithm>/<2>/<2>/<rest>`
+/// of the strongest hash's hex digest. npm (pacote) reads a tarball from
+/// there by the lockfile's integrity, checking it as it reads, before
+/// fetching anything.
+pub fn cacache_content_path(integrity: &str) -> Option<PathBuf> {
+    use base64::Engine;
+    const STRENGTH: [&str; 4] = ["sha1", "sha256", "sha384", "sha512"];
+    let (algorithm, digest) = integrity
+        .split_whitespace()
+        .filter_map(|h| h.split_once('-'))
+        .filter(|(a, _)| STRENGTH.contains(a))
+        .max_by_key(|(a, _)| STRENGTH.iter().position(|s| s == a))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(digest.split('?').next()?)
+        .ok()?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if hex.len() < 8 {
+        return None;
+    }
+    Some(
+        ["content-v2", algorithm, &hex[..2], &hex[2..4], &hex[4..]]
+            .iter()
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod cacache_tests {
+    #[test]
+    fn content_path_follows_cacache() {
+        // sha512 of the empty string.
+        let p = super::cacache_content_path(
+            "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk= sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==",
+        )
+        .unwrap();
+        assert_eq!(
+            p.to_str().unwrap(),
+            "content-v2/sha512/cf/83/e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+        );
+        assert!(super::cacache_content_path("md5-xx").is_none());
+        assert!(super::cacache_content_path("sha512-!!").is_none());
+    }
+}

@@ -171,6 +171,15 @@ impl NpmConfig {
         self.settings.get(key)
     }
 
+    /// npm's cache folder: `cache` from its configuration, else npm's
+    /// default (`~/.npm`).
+    pub fn cache_dir(&self, env: &Environment) -> Option<PathBuf> {
+        match self.settings.get("cache") {
+            Some(s) => Some(env.expand_home(&s.value)),
+            None => env.home.as_ref().map(|h| h.join(".npm")),
+        }
+    }
+
     /// The credentials npm would send with a request to `url`.
     pub fn credentials_for(&self, url: &Url) -> Option<Credentials> {
         let host = url.host_str()?;

@@ -285,9 +285,9 @@ pub async fn npm(
     if let Some(stop) = before_running(global, text, code, warned, "npm") {
         return Ok(stop);
     }
+    seed_npm_cache(stash.path(), client.config.cache_dir(&ctx.env).as_deref());
     let code = install(
         &project,
-        stash.path(),
         &plan_args,
         resolved.as_ref(),
         &allow_scripts,
@@ -525,39 +525,47 @@ pub(crate) fn decide(
     }
 }
 
-/// Adds the tarballs warden verified to npm's cache (keyed by integrity), so
-/// `npm ci` installs them without downloading them again. An optimisation:
-/// if it fails, npm downloads and checks the integrity itself.
-fn seed_npm_cache(project: &Path, stash: &Path, flags: &[&String]) {
-    let Ok(entries) = std::fs::read_dir(stash) else {
+/// Moves the tarballs warden verified into npm's content-addressed cache
+/// (`stash` mirrors its `content-v2` layout), so `npm ci` installs them
+/// without downloading them again. An optimisation: whatever fails here,
+/// npm downloads the tarball and checks its integrity itself, and npm
+/// checks cached content against the lockfile's integrity as it reads it.
+fn seed_npm_cache(stash: &Path, npm_cache: Option<&Path>) {
+    let Some(cacache) = npm_cache.map(|c| c.join("_cacache")) else {
         return;
     };
-    let files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    if files.is_empty() {
-        return;
-    }
-    // npm spends most of `cache add` on its own start-up and per-file
-    // bookkeeping: split the files over a few processes run side by side.
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 4);
-    let children: Vec<_> = files
-        .chunks(files.len().div_ceil(workers))
-        .filter_map(|chunk| {
-            Command::new(npm_program())
-                .args(["cache", "add"])
-                .args(chunk)
-                .args(flags)
-                .current_dir(project)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .ok()
-        })
-        .collect();
-    for mut child in children {
-        if !child.wait().is_ok_and(|s| s.success()) {
-            tracing::debug!("npm cache add failed; npm will download the tarballs itself");
+    let mut dirs = vec![stash.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(stash) else {
+                continue;
+            };
+            let dest = cacache.join(rel);
+            if dest.exists() {
+                continue;
+            }
+            let Some(parent) = dest.parent() else {
+                continue;
+            };
+            // Into place whole: a rename, or a copy to a temporary name
+            // renamed when the stash is on another file system.
+            let tmp = parent.join(format!(".warden-{}", std::process::id()));
+            let moved = std::fs::create_dir_all(parent).and_then(|()| {
+                std::fs::rename(&path, &dest).or_else(|_| {
+                    std::fs::copy(&path, &tmp).and_then(|_| std::fs::rename(&tmp, &dest))
+                })
+            });
+            if let Err(e) = moved {
+                tracing::debug!(
+                    "npm cache: {}: {e}; npm will download it itself",
+                    dest.display()
+                );
+            }
         }
     }
 }
@@ -605,7 +613,6 @@ pub(crate) fn confirm(global: &GlobalArgs, report: &str) -> bool {
 /// exactly that lockfile, then runs the allowed install scripts.
 fn install(
     project: &Path,
-    stash: &Path,
     npm_args: &[String],
     resolved: Option<&warden_npm::Resolved>,
     allow_scripts: &[String],
@@ -636,7 +643,6 @@ fn install(
         .iter()
         .filter(|a| a.starts_with("--") && !a.starts_with("--save") && *a != "--no-save")
         .collect();
-    seed_npm_cache(project, stash, &flags);
     let status = Command::new(npm_program())
         .arg("ci")
         .args(&flags)
@@ -911,11 +917,20 @@ async fn check_one(
                         )
                         .map(|a| ArchiveVerdict::from(&a))
                         .map_err(|e| e.to_string());
-                        // Verified bytes are handed to npm's cache, so npm
-                        // installs these very bytes without fetching them again.
+                        // Verified bytes are handed to npm's cache once
+                        // allowed, so npm installs these very bytes without
+                        // fetching them again. Kept in cacache's layout.
                         if verdict.is_ok() {
-                            let file = format!("{}-{version}.tgz", name.replace('/', "+"));
-                            let _ = std::fs::write(stash.join(file), &r.body);
+                            if let Some(path) = expected_sri(&expected)
+                                .and_then(|i| warden_npm::cacache_content_path(&i))
+                                .map(|rel| stash.join(rel))
+                            {
+                                let _ = path
+                                    .parent()
+                                    .map(std::fs::create_dir_all)
+                                    .and_then(Result::ok)
+                                    .map(|()| std::fs::write(&path, &r.body));
+                            }
                         }
                         verdict
                     }
@@ -1012,6 +1027,25 @@ fn fingerprint() -> String {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     )
+}
+
+/// The integrity as npm's cache keys it.
+fn expected_sri(expected: &Expected) -> Option<String> {
+    use base64::Engine;
+    match expected {
+        Expected::Sri(s) => Some(s.clone()),
+        Expected::Sha1Hex(h) => {
+            let bytes: Option<Vec<u8>> = (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+                .collect();
+            Some(format!(
+                "sha1-{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes?)
+            ))
+        }
+        Expected::Sha256Hex(_) => None,
+    }
 }
 
 fn verdict_cache_path(cache_dir: Option<&Path>, expected: &Expected) -> Option<PathBuf> {
