@@ -68,7 +68,8 @@ pub enum Origin {
     Network,
     /// The cached copy, confirmed current by a 304.
     Revalidated,
-    /// The cached copy, without asking (offline).
+    /// The cached copy, without asking: offline, or still fresh by the
+    /// server's `Cache-Control: max-age`.
     Cache,
 }
 
@@ -79,6 +80,8 @@ pub struct Response {
     pub content_type: Option<String>,
     etag: Option<String>,
     last_modified: Option<String>,
+    /// Unix seconds until which the server said the body stays current.
+    fresh_until: Option<i64>,
 }
 
 /// Counts of what the client did, for reports and benchmarks.
@@ -109,12 +112,14 @@ struct CacheMeta {
     last_modified: Option<String>,
     content_type: Option<String>,
     body_sha256: String,
+    #[serde(default)]
+    fresh_until: Option<i64>,
 }
 
 enum Attempt {
     Done(Response),
-    /// The cached copy is current (a 304).
-    NotModified,
+    /// The cached copy is current (a 304), and stays so until then.
+    NotModified(Option<i64>),
     /// Worth trying again.
     Transient(Error),
     Fatal(Error),
@@ -153,7 +158,12 @@ impl HttpClient {
     ) -> Result<Response, Error> {
         let key = cache_key(url, accept);
         let cached = self.read_cache(&key);
-        if self.options.offline {
+        // What the server said stays current is used without asking again,
+        // as npm and pip do with their own caches.
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|(meta, _)| meta.fresh_until.is_some_and(|t| t > now_seconds()));
+        if self.options.offline || fresh {
             return match cached {
                 Some((meta, body)) => Ok(Response {
                     body,
@@ -161,6 +171,7 @@ impl HttpClient {
                     content_type: meta.content_type,
                     etag: None,
                     last_modified: None,
+                    fresh_until: None,
                 }),
                 None => Err(Error::NotCached {
                     package: package.to_owned(),
@@ -181,17 +192,22 @@ impl HttpClient {
                 .attempt(package, url, accept, auth, cached.as_ref())
                 .await
             {
-                Attempt::NotModified => {
+                Attempt::NotModified(fresh_until) => {
                     // `attempt` answers this only when there is a cached
                     // copy. It is moved out, not copied: a large document
                     // is held once.
-                    if let Some((meta, body)) = cached.take() {
+                    if let Some((mut meta, body)) = cached.take() {
+                        if meta.fresh_until != fresh_until {
+                            meta.fresh_until = fresh_until;
+                            self.write_meta(&key, &meta);
+                        }
                         return Ok(Response {
                             body,
                             origin: Origin::Revalidated,
                             content_type: meta.content_type,
                             etag: None,
                             last_modified: None,
+                            fresh_until: None,
                         });
                     }
                 }
@@ -315,9 +331,10 @@ impl HttpClient {
             Err(e) => return Attempt::Transient(self.transport_error(package, url, &e)),
         };
         let status = response.status();
+        let fresh_until = fresh_until(response.headers());
         if status == StatusCode::NOT_MODIFIED && cached.is_some() {
             self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
-            return Attempt::NotModified;
+            return Attempt::NotModified(fresh_until);
         }
         if status == StatusCode::NOT_FOUND {
             return Attempt::Fatal(Error::NotFound {
@@ -354,6 +371,7 @@ impl HttpClient {
                     content_type,
                     etag,
                     last_modified,
+                    fresh_until,
                 })
             }
             Err(e @ Error::TooLarge { .. }) => Attempt::Fatal(e),
@@ -443,6 +461,14 @@ impl HttpClient {
         (hex(&Sha256::digest(&body)) == meta.body_sha256).then_some((meta, body))
     }
 
+    /// Rewrites an entry's metadata (its body is unchanged).
+    fn write_meta(&self, key: &str, meta: &CacheMeta) {
+        if let (Some((meta_path, _)), Ok(bytes)) = (self.entry_paths(key), serde_json::to_vec(meta))
+        {
+            let _ = write_atomic(&meta_path, &bytes);
+        }
+    }
+
     fn write_cache(
         &self,
         key: &str,
@@ -460,6 +486,7 @@ impl HttpClient {
             last_modified: response.last_modified.clone(),
             content_type: response.content_type.clone(),
             body_sha256: hex(&Sha256::digest(&response.body)),
+            fresh_until: response.fresh_until,
         };
         let meta_bytes = serde_json::to_vec(&meta).map_err(|e| Error::Cache {
             path: meta_path.clone(),
@@ -494,6 +521,32 @@ fn with_auth(
         None => {}
     }
     request
+}
+
+/// Until when a response stays current: `Cache-Control: max-age` less
+/// its `Age`. Nothing for `no-cache` or `no-store`.
+fn fresh_until(headers: &HeaderMap) -> Option<i64> {
+    let control = header_string(headers, header::CACHE_CONTROL)?.to_ascii_lowercase();
+    let directives: Vec<&str> = control.split(',').map(str::trim).collect();
+    if directives
+        .iter()
+        .any(|d| *d == "no-cache" || *d == "no-store")
+    {
+        return None;
+    }
+    let max_age: i64 = directives
+        .iter()
+        .find_map(|d| d.strip_prefix("max-age="))?
+        .parse()
+        .ok()?;
+    let age: i64 = header_string(headers, header::AGE)
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(0);
+    (max_age > age).then(|| now_seconds() + (max_age - age))
+}
+
+fn now_seconds() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

@@ -233,6 +233,35 @@ fn second_fetch_revalidates_and_is_answered_304() {
 }
 
 #[test]
+fn a_document_the_server_calls_fresh_is_not_asked_for_again() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    registry.set_max_age(300);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let rt = rt();
+    let first = npm_client(&registry, options(Some(&cache)), dir.path());
+    rt.block_on(first.packument("benign-lib")).unwrap();
+    let second = npm_client(&registry, options(Some(&cache)), dir.path());
+    let url = second.document_url("benign-lib").unwrap();
+    let response = rt
+        .block_on(second.get("benign-lib", &url, "application/json"))
+        .unwrap();
+    assert_eq!(response.origin, Origin::Cache);
+    assert_eq!(registry.requests_to("/npm/benign-lib").len(), 1);
+
+    // Without a max-age (or with no-cache), every run revalidates.
+    registry.set_max_age(0);
+    let other = tempfile::tempdir().unwrap();
+    let third = npm_client(&registry, options(Some(other.path())), dir.path());
+    rt.block_on(third.packument("benign-lib")).unwrap();
+    let fourth = npm_client(&registry, options(Some(other.path())), dir.path());
+    let response = rt
+        .block_on(fourth.get("benign-lib", &url, "application/json"))
+        .unwrap();
+    assert_eq!(response.origin, Origin::Revalidated);
+}
+
+#[test]
 fn damaged_cache_entry_is_refetched() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let dir = tempfile::tempdir().unwrap();

@@ -77,6 +77,12 @@ impl TestRegistry {
         format!("{}/simple/", self.base_url())
     }
 
+    /// Sends `Cache-Control: public, max-age=<seconds>` with every
+    /// document, as public registries do.
+    pub fn set_max_age(&self, seconds: u64) {
+        self.server.set_max_age(seconds);
+    }
+
     pub fn fault(&self, path_prefix: &str, fault: Fault, times: Option<u32>) {
         self.server.fault(path_prefix, fault, times);
     }

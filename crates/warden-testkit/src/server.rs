@@ -65,6 +65,8 @@ struct State {
     faults: Mutex<Vec<FaultRule>>,
     log: Mutex<Vec<Logged>>,
     bytes: AtomicU64,
+    /// `Cache-Control: max-age` sent with every document, when not 0.
+    max_age: AtomicU64,
 }
 
 pub struct Server {
@@ -106,6 +108,12 @@ impl Server {
 
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Sends `Cache-Control: public, max-age=<seconds>` from now on, as
+    /// public registries do for their documents.
+    pub fn set_max_age(&self, seconds: u64) {
+        self.state.max_age.store(seconds, Ordering::Relaxed);
     }
 
     pub fn route(&self, path: &str, variants: Vec<Variant>) {
@@ -258,10 +266,15 @@ fn handle(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
         return respond(&mut stream, 404, "text/plain", b"not found", &[], None);
     };
     let etag = format!("\"{}\"", short_digest(&variant.body));
-    let extra = [
+    let max_age = state.max_age.load(Ordering::Relaxed);
+    let control = format!("public, max-age={max_age}");
+    let mut extra = vec![
         ("ETag", etag.as_str()),
         ("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"),
     ];
+    if max_age > 0 {
+        extra.push(("Cache-Control", control.as_str()));
+    }
     if headers.get("if-none-match") == Some(&etag) && fault.is_none() {
         log(304, 0);
         return respond(&mut stream, 304, &variant.content_type, &[], &extra, None);

@@ -14,7 +14,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(("serve", names)) = args.split_first().map(|(c, rest)| (c.as_str(), rest)) else {
         eprintln!(
-            "usage: warden-testkit serve <scenario | large:<name>:<MB> | bench-npm:<count> | bench-pypi:<count>>..."
+            "usage: warden-testkit serve <scenario | large:<name>:<MB> | bench-npm:<count> | bench-pypi:<count> | max-age:<seconds>>..."
         );
         std::process::exit(64);
     };
@@ -26,10 +26,16 @@ fn main() {
         generated.iter().partition(|n| n.starts_with("large:"));
     let mut registry = warden_testkit::TestRegistry::with_scenarios(&scenarios);
     // `bench-npm:<count>` / `bench-pypi:<count>`: generated projects for benchmarks.
+    // `max-age:<seconds>`: documents carry `Cache-Control: max-age`.
     for spec in bench {
         let (kind, count) = spec.split_once(':').unwrap_or((spec, "0"));
         let count: usize = count.parse().unwrap_or(0);
         let root = match kind {
+            "max-age" => {
+                registry.set_max_age(count as u64);
+                println!("documents carry Cache-Control: public, max-age={count}");
+                continue;
+            }
             "bench-npm" => registry.add_bench_npm(count),
             "bench-pypi" => registry.add_bench_pypi(count),
             _ => {
