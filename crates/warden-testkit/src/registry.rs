@@ -240,8 +240,9 @@ impl TestRegistry {
         "bench-pkg-0".to_owned()
     }
 
-    /// Generates `count` wheels `bench-py-<i>` in a binary dependency tree
-    /// under `bench-py-0`, from a few KB to a few MB.
+    /// Generates `count` projects `bench-py-<i>` in a binary dependency
+    /// tree under `bench-py-0`, from a few KB to a few MB: wheels, and
+    /// every 20th only an sdist (so some sdists need others: two rounds).
     pub fn add_bench_pypi(&mut self, count: usize) -> String {
         let mut scenario = Scenario::default();
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
@@ -272,7 +273,7 @@ impl TestRegistry {
                         ),
                         (format!("bench_py_{i}/data.txt"), filler),
                     ]),
-                    dists: vec!["wheel".to_owned()],
+                    dists: vec![if i % 20 == 19 { "sdist" } else { "wheel" }.to_owned()],
                     requires_dist,
                     requires_python: None,
                     entry_points: None,

@@ -19,6 +19,9 @@ use crate::guard::{Checked, Decision, Pkg, decide, exit_code, raw, run_through};
 
 /// Rounds of re-planning to steer past releases that are too fresh.
 const MAX_STEERING: usize = 6;
+/// How a build round runs pip: a build per item, or one for all.
+const ONE_BY_ONE: bool = true;
+const TOGETHER: bool = false;
 /// Rounds of sdists needed by wheels built from sdists.
 const MAX_SDIST_ROUNDS: usize = 4;
 
@@ -91,7 +94,10 @@ pub async fn pip(
             cwd: &cwd,
             min_age,
         };
-        match round.build(&mut pages, items, &mut built).await? {
+        match round
+            .build(&mut pages, items, ONE_BY_ONE, &mut built)
+            .await?
+        {
             Some(stop) => return Ok(stop),
             None => {
                 for (source, wheel) in taken.sources.iter().zip(&built.round) {
@@ -156,7 +162,7 @@ pub async fn pip(
                     cwd: &cwd,
                     min_age,
                 };
-                if let Some(stop) = round.build(&mut pages, items, &mut built).await? {
+                if let Some(stop) = round.build(&mut pages, items, TOGETHER, &mut built).await? {
                     return Ok(stop);
                 }
                 continue;
@@ -639,6 +645,7 @@ impl Round<'_> {
         &self,
         pages: &mut Pages,
         items: Vec<ToBuild>,
+        one_by_one: bool,
         built: &mut BuildState,
     ) -> Result<Option<(String, u8)>, Failure> {
         let mut checked = Vec::new();
@@ -720,10 +727,16 @@ impl Round<'_> {
             .program
             .split_first()
             .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
+        // Sources are built one by one, each into its own directory, so
+        // which wheel came from which requirement is known; index sdists
+        // (found again by name) in one pip run.
+        let groups: Vec<&[std::path::PathBuf]> = if one_by_one {
+            targets.chunks(1).collect()
+        } else {
+            vec![&targets[..]]
+        };
         let mut round = Vec::new();
-        for target in &targets {
-            // One build per item, into its own directory: which wheel came
-            // from which requirement is then known.
+        for group in groups {
             let out = tempdir()?;
             let status = Command::new(program)
                 .args(prefix)
@@ -737,7 +750,7 @@ impl Round<'_> {
                 .arg(built.verified.path())
                 .arg("--wheel-dir")
                 .arg(out.path())
-                .arg(target)
+                .args(group)
                 .env_clear()
                 .envs(env.iter().cloned())
                 .stdout(crate::guard::tool_stdout(self.ctx))
@@ -745,32 +758,44 @@ impl Round<'_> {
                 .map_err(|e| {
                     Failure::new(exit::UNAVAILABLE, format!("could not run `{program}`: {e}"))
                 })?;
+            let names = || {
+                group
+                    .iter()
+                    .map(|t| {
+                        t.file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             if !status.success() {
                 return Ok(Some((
-                    format!(
-                        "{text}building {} failed: nothing was installed\n",
-                        target.file_name().unwrap_or_default().to_string_lossy()
-                    ),
+                    format!("{text}building {} failed: nothing was installed\n", names()),
                     exit_code(status),
                 )));
             }
-            let wheel = std::fs::read_dir(out.path())
+            let wheels: Vec<String> = std::fs::read_dir(out.path())
                 .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .find(|n| n.ends_with(".whl"))
-                .ok_or_else(|| {
-                    Failure::new(
-                        exit::UNAVAILABLE,
-                        format!("pip built no wheel from {}", target.display()),
-                    )
-                })?;
-            let bytes = std::fs::read(out.path().join(&wheel))
-                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-            std::fs::write(built.dir.path().join(&wheel), &bytes)
-                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-            built.wheels.insert(wheel.clone(), bytes);
-            round.push(wheel);
+                .filter(|n| n.ends_with(".whl"))
+                .collect();
+            if wheels.len() < group.len() {
+                return Err(Failure::new(
+                    exit::UNAVAILABLE,
+                    format!("pip built {} wheels from {}", wheels.len(), names()),
+                ));
+            }
+            for wheel in wheels {
+                let bytes = std::fs::read(out.path().join(&wheel))
+                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                std::fs::write(built.dir.path().join(&wheel), &bytes)
+                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                built.wheels.insert(wheel.clone(), bytes);
+                round.push(wheel);
+            }
         }
         built.checks.extend(checked);
         built.round = round;
