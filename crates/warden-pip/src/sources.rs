@@ -284,6 +284,11 @@ fn rewrite(
                 "-c" | "--constraint" => {
                     out.push_str(&format!("-c {}\n", dir.join(value).display()));
                 }
+                // pip reads a relative folder next to the requirements
+                // file when there is one; the copy lives elsewhere.
+                "-f" | "--find-links" if dir.join(value).exists() => {
+                    out.push_str(&format!("--find-links {}\n", dir.join(value).display()));
+                }
                 "-e" | "--editable" => {
                     take(value, cwd, true, taken).map_err(at)?;
                 }
@@ -481,10 +486,10 @@ mod tests {
         let cwd = dir.path();
         let scratch = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(cwd.join("proj")).unwrap();
-        std::fs::create_dir_all(cwd.join("reqs")).unwrap();
+        std::fs::create_dir_all(cwd.join("reqs/wheels")).unwrap();
         std::fs::write(
             cwd.join("reqs/base.txt"),
-            "-e ./proj\nsix==1.0 \\\n  --hash=sha256:aa\n--no-binary :all:\n-c c.txt\n",
+            "-e ./proj\nsix==1.0 \\\n  --hash=sha256:aa\n--no-binary :all:\n-c c.txt\n-f wheels\n",
         )
         .unwrap();
         std::fs::write(
@@ -522,6 +527,10 @@ mod tests {
             "{base}"
         );
         assert!(base.contains(&format!("-c {}", cwd.join("reqs/c.txt").display())));
+        assert!(base.contains(&format!(
+            "--find-links {}",
+            cwd.join("reqs/wheels").display()
+        )));
 
         std::fs::write(cwd.join("bad.txt"), "https://h/page\n").unwrap();
         let err = take_sources(&["-r".into(), "bad.txt".into()], cwd, scratch.path()).unwrap_err();
