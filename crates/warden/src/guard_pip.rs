@@ -72,6 +72,15 @@ pub async fn pip(
     };
     resolver_args.push("--find-links".into());
     resolver_args.push(built.dir.path().display().to_string());
+    let round = Round {
+        ctx,
+        client: &client,
+        global,
+        policy: &policy,
+        args,
+        cwd: &cwd,
+        min_age,
+    };
     // Editable projects: installed in place once their dependencies are.
     let mut editables: Vec<(String, String)> = Vec::new();
     if !taken.sources.is_empty() {
@@ -85,15 +94,6 @@ pub async fn pip(
             min_age,
         )
         .await?;
-        let round = Round {
-            ctx,
-            client: &client,
-            global,
-            policy: &policy,
-            args,
-            cwd: &cwd,
-            min_age,
-        };
         match round
             .build(&mut pages, items, ONE_BY_ONE, &mut built)
             .await?
@@ -153,15 +153,6 @@ pub async fn pip(
                     min_age,
                 )
                 .await?;
-                let round = Round {
-                    ctx,
-                    client: &client,
-                    global,
-                    policy: &policy,
-                    args,
-                    cwd: &cwd,
-                    min_age,
-                };
                 if let Some(stop) = round.build(&mut pages, items, TOGETHER, &mut built).await? {
                     return Ok(stop);
                 }
