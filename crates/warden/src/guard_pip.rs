@@ -272,26 +272,36 @@ pub async fn pip(
             }
             // The user's own projects, in place. Their dependencies are
             // installed; their builds see only the checked files.
-            let (program, prefix) = args
-                .program
-                .split_first()
-                .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
-            let status = Command::new(program)
-                .args(prefix)
-                .args(["install", "--no-index", "--no-deps", "--find-links"])
-                .arg(built.verified.path())
-                .args(editables.iter().flat_map(|(path, _)| ["-e", path.as_str()]))
-                .args(warden_pip::install_flags(&args.args))
-                .env_clear()
-                .envs(env)
-                .stdout(crate::guard::tool_stdout(ctx))
-                .status()
-                .map_err(|e| {
-                    Failure::new(exit::UNAVAILABLE, format!("could not run `{program}`: {e}"))
-                })?;
+            let status = run_pip(&args.program, &env, ctx, |cmd| {
+                cmd.args(["install", "--no-index", "--no-deps", "--find-links"])
+                    .arg(built.verified.path())
+                    .args(editables.iter().flat_map(|(path, _)| ["-e", path.as_str()]))
+                    .args(warden_pip::install_flags(&args.args));
+            })?;
             Ok((String::new(), exit_code(status)))
         }
     }
+}
+
+/// Runs pip (`program` may be `python -m pip`) with the arguments `args`
+/// adds, in `env` only, its output where the report wants it.
+fn run_pip(
+    program: &[String],
+    env: &[(String, String)],
+    ctx: &Context,
+    args: impl FnOnce(&mut Command),
+) -> Result<std::process::ExitStatus, Failure> {
+    let (pip, prefix) = program
+        .split_first()
+        .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
+    let mut cmd = Command::new(pip);
+    cmd.args(prefix);
+    args(&mut cmd);
+    cmd.env_clear()
+        .envs(env.iter().cloned())
+        .stdout(crate::guard::tool_stdout(ctx))
+        .status()
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run `{pip}`: {e}")))
 }
 
 fn tempdir() -> Result<tempfile::TempDir, Failure> {
@@ -462,7 +472,7 @@ async fn check_one(
                     None,
                 )
                 .await
-                .map(|r| r.body.to_vec())
+                .map(|r| r.body)
                 .map_err(|e| e.to_string()),
             Err(_) => Err(format!("pypi:{name}: unreadable URL")),
         },
@@ -713,11 +723,6 @@ impl Round<'_> {
             &self.policy.hide_env,
             &self.policy.keep_env,
         );
-        let (program, prefix) = self
-            .args
-            .program
-            .split_first()
-            .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
         // Sources are built one by one, each into its own directory, so
         // which wheel came from which requirement is known; index sdists
         // (found again by name) in one pip run.
@@ -729,9 +734,8 @@ impl Round<'_> {
         let mut round = Vec::new();
         for group in groups {
             let out = tempdir()?;
-            let status = Command::new(program)
-                .args(prefix)
-                .args([
+            let status = run_pip(&self.args.program, &env, self.ctx, |cmd| {
+                cmd.args([
                     "wheel",
                     "--no-deps",
                     "--no-index",
@@ -741,14 +745,8 @@ impl Round<'_> {
                 .arg(built.verified.path())
                 .arg("--wheel-dir")
                 .arg(out.path())
-                .args(group)
-                .env_clear()
-                .envs(env.iter().cloned())
-                .stdout(crate::guard::tool_stdout(self.ctx))
-                .status()
-                .map_err(|e| {
-                    Failure::new(exit::UNAVAILABLE, format!("could not run `{program}`: {e}"))
-                })?;
+                .args(group);
+            })?;
             let names = || {
                 group
                     .iter()
@@ -852,25 +850,39 @@ async fn index_sdists(
             requested: true,
             is_direct: false,
         };
-        let (mut c, bytes) =
-            check_one(client, pages, policy, &planned, &BTreeMap::new(), min_age).await;
-        sdist_finding(&mut c, &file.filename);
-        let target = verified.join(&file.filename);
-        let build_requirements = match bytes {
-            Some(bytes) => {
-                std::fs::write(&target, &bytes)
-                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-                sdist_build_requirements(&file.filename, &bytes)
-            }
-            None => Vec::new(),
-        };
-        items.push(ToBuild {
-            checked: c,
-            target,
-            build_requirements,
-        });
+        items.push(judge_sdist(client, pages, policy, &planned, verified, min_age).await?);
     }
     Ok(items)
+}
+
+/// An sdist from an index, a path or a URL: checked like any file, and
+/// kept in the verified directory for its build, with its build
+/// requirements.
+async fn judge_sdist(
+    client: &PypiClient,
+    pages: &mut Pages,
+    policy: &Policy,
+    planned: &Planned,
+    verified: &Path,
+    min_age: SignedDuration,
+) -> Result<ToBuild, Failure> {
+    let (mut checked, bytes) =
+        check_one(client, pages, policy, planned, &BTreeMap::new(), min_age).await;
+    sdist_finding(&mut checked, &planned.filename);
+    let target = verified.join(&planned.filename);
+    let build_requirements = match bytes {
+        Some(bytes) => {
+            std::fs::write(&target, &bytes)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            sdist_build_requirements(&planned.filename, &bytes)
+        }
+        None => Vec::new(),
+    };
+    Ok(ToBuild {
+        checked,
+        target,
+        build_requirements,
+    })
 }
 
 fn sdist_finding(c: &mut Checked, what: &str) {
@@ -951,23 +963,7 @@ async fn source_items(
                     requested: true,
                     is_direct: true,
                 };
-                let (mut c, bytes) =
-                    check_one(client, pages, policy, &planned, &BTreeMap::new(), min_age).await;
-                sdist_finding(&mut c, &filename);
-                let target = verified.join(&filename);
-                let build_requirements = match bytes {
-                    Some(bytes) => {
-                        std::fs::write(&target, &bytes)
-                            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-                        sdist_build_requirements(&filename, &bytes)
-                    }
-                    None => Vec::new(),
-                };
-                ToBuild {
-                    checked: c,
-                    target,
-                    build_requirements,
-                }
+                judge_sdist(client, pages, policy, &planned, verified, min_age).await?
             }
             warden_pip::Source::Vcs { url } => {
                 let shown = RedactedUrl::parse(
