@@ -748,7 +748,12 @@ pub fn cacache_content_path(integrity: &str) -> Option<PathBuf> {
         .decode(digest.split('?').next()?)
         .ok()?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    if hex.len() < 8 {
+    cacache_hex_path(algorithm, &hex)
+}
+
+/// The same, for a digest given in hex (npm's `shasum`).
+pub fn cacache_hex_path(algorithm: &str, hex: &str) -> Option<PathBuf> {
+    if hex.len() < 8 || !hex.is_ascii() {
         return None;
     }
     Some(

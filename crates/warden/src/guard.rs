@@ -921,10 +921,12 @@ async fn check_one(
                         // allowed, so npm installs these very bytes without
                         // fetching them again. Kept in cacache's layout.
                         if verdict.is_ok() {
-                            if let Some(path) = expected_sri(&expected)
-                                .and_then(|i| warden_npm::cacache_content_path(&i))
-                                .map(|rel| stash.join(rel))
-                            {
+                            let rel = match &expected {
+                                Expected::Sri(sri) => warden_npm::cacache_content_path(sri),
+                                Expected::Sha1Hex(hex) => warden_npm::cacache_hex_path("sha1", hex),
+                                Expected::Sha256Hex(_) => None,
+                            };
+                            if let Some(path) = rel.map(|rel| stash.join(rel)) {
                                 let _ = path
                                     .parent()
                                     .map(std::fs::create_dir_all)
@@ -1027,25 +1029,6 @@ fn fingerprint() -> String {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     )
-}
-
-/// The integrity as npm's cache keys it.
-fn expected_sri(expected: &Expected) -> Option<String> {
-    use base64::Engine;
-    match expected {
-        Expected::Sri(s) => Some(s.clone()),
-        Expected::Sha1Hex(h) => {
-            let bytes: Option<Vec<u8>> = (0..h.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
-                .collect();
-            Some(format!(
-                "sha1-{}",
-                base64::engine::general_purpose::STANDARD.encode(bytes?)
-            ))
-        }
-        Expected::Sha256Hex(_) => None,
-    }
 }
 
 fn verdict_cache_path(cache_dir: Option<&Path>, expected: &Expected) -> Option<PathBuf> {
