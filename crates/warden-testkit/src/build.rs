@@ -162,21 +162,17 @@ def get_requires_for_build_sdist(config_settings=None):
     return []
 
 
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    if os.path.exists("setup.py"):
-        runpy.run_path("setup.py", run_name="__main__")
+def _metadata():
     meta = open("PKG-INFO", encoding="utf-8").read()
     fields = dict(l.split(": ", 1) for l in meta.splitlines() if ": " in l)
     dist = "".join(c if c.isalnum() else "_" for c in fields["Name"].lower())
-    version = fields["Version"]
+    return meta, dist, fields["Version"]
+
+
+def _write_wheel(wheel_directory, files):
+    """Adds METADATA, WHEEL and RECORD to `files` and writes the wheel."""
+    meta, dist, version = _metadata()
     info = f"{dist}-{version}.dist-info"
-    files = {}
-    for root, dirs, names in os.walk("."):
-        dirs[:] = [d for d in dirs if not d.startswith((".", "__pycache__"))]
-        for n in names:
-            path = os.path.relpath(os.path.join(root, n), ".").replace(os.sep, "/")
-            if path not in _SKIP and not path.endswith(".egg-info"):
-                files[path] = open(path, "rb").read()
     files[f"{info}/METADATA"] = meta.encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: warden-testkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     record = []
@@ -192,33 +188,27 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return name
 
 
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if os.path.exists("setup.py"):
+        runpy.run_path("setup.py", run_name="__main__")
+    files = {}
+    for root, dirs, names in os.walk("."):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "__pycache__"))]
+        for n in names:
+            path = os.path.relpath(os.path.join(root, n), ".").replace(os.sep, "/")
+            if path not in _SKIP and not path.endswith(".egg-info"):
+                files[path] = open(path, "rb").read()
+    return _write_wheel(wheel_directory, files)
+
+
 def get_requires_for_build_editable(config_settings=None):
     return []
 
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
     # PEP 660: a wheel whose .pth puts this directory on sys.path.
-    meta = open("PKG-INFO", encoding="utf-8").read()
-    fields = dict(l.split(": ", 1) for l in meta.splitlines() if ": " in l)
-    dist = "".join(c if c.isalnum() else "_" for c in fields["Name"].lower())
-    version = fields["Version"]
-    info = f"{dist}-{version}.dist-info"
-    files = {
-        f"__editable__.{dist}.pth": (os.path.abspath(".") + "\n").encode(),
-        f"{info}/METADATA": meta.encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: warden-testkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for path, data in sorted(files.items()):
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{info}/RECORD,,")
-    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    name = f"{dist}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w", zipfile.ZIP_DEFLATED) as z:
-        for path, data in sorted(files.items()):
-            z.writestr(path, data)
-    return name
+    _, dist, _ = _metadata()
+    return _write_wheel(wheel_directory, {f"__editable__.{dist}.pth": (os.path.abspath(".") + "\n").encode()})
 
 
 def build_sdist(sdist_directory, config_settings=None):
