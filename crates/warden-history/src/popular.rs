@@ -10,22 +10,38 @@ const NPM: &str = include_str!("../../../data/popular/npm.txt");
 const PYPI: &str = include_str!("../../../data/popular/pypi.txt");
 
 struct Names {
-    list: Vec<&'static str>,
-    set: HashSet<&'static str>,
+    /// In list order: the name as listed, normalised, and without
+    /// separators.
+    list: Vec<Popular>,
+    normalized: HashSet<String>,
 }
 
-fn load(text: &'static str) -> Names {
-    let list: Vec<&'static str> = text
+struct Popular {
+    name: &'static str,
+    normalized: String,
+    squashed: String,
+}
+
+fn load(ecosystem: Ecosystem, text: &'static str) -> Names {
+    let list: Vec<Popular> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|name| {
+            let normalized = normalize(ecosystem, name);
+            Popular {
+                name,
+                squashed: squash(&normalized),
+                normalized,
+            }
+        })
         .collect();
-    let set = list.iter().copied().collect();
-    Names { list, set }
+    let normalized = list.iter().map(|p| p.normalized.clone()).collect();
+    Names { list, normalized }
 }
 
-static NPM_NAMES: LazyLock<Names> = LazyLock::new(|| load(NPM));
-static PYPI_NAMES: LazyLock<Names> = LazyLock::new(|| load(PYPI));
+static NPM_NAMES: LazyLock<Names> = LazyLock::new(|| load(Ecosystem::Npm, NPM));
+static PYPI_NAMES: LazyLock<Names> = LazyLock::new(|| load(Ecosystem::Pypi, PYPI));
 
 fn names(ecosystem: Ecosystem) -> &'static Names {
     match ecosystem {
@@ -41,13 +57,14 @@ fn normalize(ecosystem: Ecosystem, name: &str) -> String {
     }
 }
 
+fn squash(name: &str) -> String {
+    name.replace(['-', '_', '.'], "")
+}
+
 pub fn is_popular(ecosystem: Ecosystem, name: &str) -> bool {
-    let n = normalize(ecosystem, name);
-    names(ecosystem).set.contains(n.as_str())
-        || names(ecosystem)
-            .list
-            .iter()
-            .any(|p| normalize(ecosystem, p) == n)
+    names(ecosystem)
+        .normalized
+        .contains(&normalize(ecosystem, name))
 }
 
 /// Affixes squatters add to a popular name.
@@ -57,40 +74,66 @@ const SUFFIXES: &[&str] = &[
 ];
 const PREFIXES: &[&str] = &["node-", "py-", "python-", "js-"];
 
-/// The popular name `name` imitates and how, or `None`.
+/// The popular name `name` imitates and how, or `None`. Called for every
+/// package of a plan: the popular names are normalised once, and nothing
+/// is allocated per popular name.
 pub fn lookalike(ecosystem: Ecosystem, name: &str) -> Option<(String, &'static str)> {
-    if is_popular(ecosystem, name) {
+    let names = names(ecosystem);
+    let n = normalize(ecosystem, name);
+    if names.normalized.contains(&n) {
         return None;
     }
-    let n = normalize(ecosystem, name);
-    let squash = |s: &str| s.replace(['-', '_', '.'], "");
-    for popular in &names(ecosystem).list {
-        let p = normalize(ecosystem, popular);
+    let squashed = squash(&n);
+    let scoped = n.split_once('/');
+    for popular in &names.list {
+        let p = popular.normalized.as_str();
         if p.len() < 4 {
             continue;
         }
-        if squash(&n) == squash(&p) {
-            return Some(((*popular).to_owned(), "separator swap"));
+        if squashed == popular.squashed {
+            return Some((popular.name.to_owned(), "separator swap"));
         }
-        if let (Some((ns, nn)), Some((ps, pn))) = (n.split_once('/'), p.split_once('/')) {
+        if let (Some((ns, nn)), Some((ps, pn))) = (scoped, p.split_once('/')) {
             if nn == pn && ns != ps && edit_distance(ns, ps) <= 2 {
-                return Some(((*popular).to_owned(), "scope swap"));
+                return Some((popular.name.to_owned(), "scope swap"));
             }
         }
-        if p.len() >= 5 && n.len().abs_diff(p.len()) <= 1 && edit_distance(&n, &p) == 1 {
-            return Some(((*popular).to_owned(), "one edit"));
+        if p.len() >= 5 && n.len().abs_diff(p.len()) <= 1 && one_edit(&n, p) {
+            return Some((popular.name.to_owned(), "one edit"));
         }
-        if SUFFIXES
-            .iter()
-            .any(|s| n.strip_suffix(s) == Some(p.as_str()))
-            || PREFIXES
-                .iter()
-                .any(|s| n.strip_prefix(s) == Some(p.as_str()))
+        if SUFFIXES.iter().any(|s| n.strip_suffix(s) == Some(p))
+            || PREFIXES.iter().any(|s| n.strip_prefix(s) == Some(p))
         {
-            return Some(((*popular).to_owned(), "added affix"));
+            return Some((popular.name.to_owned(), "added affix"));
         }
     }
     None
+}
+
+/// `edit_distance(a, b) == 1` without building its table: one character
+/// changed, added, removed, or two neighbours swapped.
+fn one_edit(a: &str, b: &str) -> bool {
+    if !(a.is_ascii() && b.is_ascii()) {
+        return edit_distance(a, b) == 1;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let start = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        if start == short.len() {
+            return false;
+        }
+        let (rest_a, rest_b) = (&short[start + 1..], &long[start + 1..]);
+        rest_a == rest_b
+            || (start + 1 < short.len()
+                && short[start] == long[start + 1]
+                && short[start + 1] == long[start]
+                && short[start + 2..] == long[start + 2..])
+    } else if long.len() == short.len() + 1 {
+        short[start..] == long[start + 1..]
+    } else {
+        false
+    }
 }
 
 /// Damerau–Levenshtein (optimal string alignment) distance.
@@ -126,7 +169,7 @@ mod tests {
     fn lists_load_and_popular_names_are_not_suspects() {
         assert!(names(Ecosystem::Npm).list.len() >= 1000);
         assert!(names(Ecosystem::Pypi).list.len() >= 1000);
-        let top = names(Ecosystem::Npm).list[0];
+        let top = names(Ecosystem::Npm).list[0].name;
         assert!(lookalike(Ecosystem::Npm, top).is_none());
         assert!(
             lookalike(Ecosystem::Pypi, "Requests").is_none(),
@@ -165,5 +208,23 @@ mod tests {
     fn distance() {
         assert_eq!(edit_distance("abcd", "abdc"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn one_edit_agrees_with_the_table() {
+        let words = [
+            "", "a", "ab", "ba", "abc", "acb", "bac", "abd", "abcd", "abdc", "bacd", "abce",
+            "axcd", "abcde", "abde", "xabcd", "abcdx", "dcba", "aabb", "abab", "express",
+            "expresss", "exprses", "lodash", "lodahs", "ldoash", "é", "éa", "aé",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(
+                    one_edit(a, b),
+                    edit_distance(a, b) == 1,
+                    "{a:?} against {b:?}"
+                );
+            }
+        }
     }
 }
