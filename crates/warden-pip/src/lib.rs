@@ -16,7 +16,12 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+mod placeholder;
 mod sources;
+pub use placeholder::{
+    Requirement, field, marker_extras, parse_requirement, placeholder_wheel, requirement_lines,
+    same_dependencies,
+};
 pub use sources::{
     Checkout, Source, SourceReq, Taken, build_requirements, git_checkout, take_sources,
 };

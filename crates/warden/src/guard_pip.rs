@@ -17,6 +17,8 @@ use crate::context::Context;
 use crate::exit::{self, Failure};
 use crate::guard::{Checked, Decision, Pkg, decide, exit_code, raw, run_through};
 
+mod discover;
+
 /// Rounds of re-planning to steer past releases that are too fresh.
 const MAX_STEERING: usize = 6;
 /// How a build round runs pip: a build per item, or one for all.
@@ -121,6 +123,17 @@ pub async fn pip(
         }
     }
 
+    // Releases with only an sdist, looked for ahead: placeholders carrying
+    // their PKG-INFO let one plan find them all.
+    let placeholder_dir = tempdir()?;
+    let roots = warden_pip::requirement_lines(&resolver_args, &cwd);
+    let mut placeholders =
+        discover::sdist_only(&client, &mut pages, &roots, min_age, placeholder_dir.path()).await;
+    if !placeholders.is_empty() {
+        resolver_args.push("--find-links".into());
+        resolver_args.push(placeholder_dir.path().display().to_string());
+    }
+
     // Plan; steer ranges past releases younger than the minimum age.
     let constraints_file = scratch.path().join("warden-constraints.txt");
     let mut constraints: Vec<String> = Vec::new();
@@ -129,7 +142,61 @@ pub async fn pip(
     for _ in 0..MAX_STEERING + MAX_SDIST_ROUNDS {
         let file = (!constraints.is_empty()).then_some(constraints_file.as_path());
         match warden_pip::plan(&args.program, &resolver_args, file) {
-            Ok(p) => plan = p,
+            Ok(p) => {
+                plan = p;
+                // The placeholders the plan picked: their sdists are judged
+                // and built now, and the plan holds if the built wheels
+                // declare what the placeholders did.
+                let picked: Vec<(usize, discover::Placeholder)> = plan
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| placeholders.remove(&p.filename).map(|ph| (i, ph)))
+                    .collect();
+                if !picked.is_empty() {
+                    let mut items = Vec::new();
+                    for (i, ph) in &picked {
+                        let _ = std::fs::remove_file(placeholder_dir.path().join(&ph.wheel));
+                        let sdist = Planned {
+                            requested: plan[*i].requested,
+                            ..ph.sdist.clone()
+                        };
+                        items.push(
+                            judge_sdist(
+                                &client,
+                                &mut pages,
+                                &policy,
+                                &sdist,
+                                built.verified.path(),
+                                min_age,
+                            )
+                            .await?,
+                        );
+                    }
+                    if let Some(stop) = round.build(&mut pages, items, TOGETHER, &mut built).await?
+                    {
+                        return Ok(stop);
+                    }
+                    let mut holds = true;
+                    for (i, ph) in &picked {
+                        match built_from(&built, &ph.sdist) {
+                            Some((wheel, metadata))
+                                if warden_pip::same_dependencies(&ph.metadata, &metadata) =>
+                            {
+                                let p = &mut plan[*i];
+                                p.url =
+                                    format!("file://{}", built.dir.path().join(&wheel).display());
+                                p.filename = wheel;
+                                p.sha256 = None;
+                            }
+                            // pip plans again, with the built wheel.
+                            _ => holds = false,
+                        }
+                    }
+                    if !holds {
+                        continue;
+                    }
+                }
+            }
             // Only sdists publish these: judge them, and build them once
             // allowed; their wheels may need further sdists.
             Err(warden_pip::Error::Resolve {
@@ -198,15 +265,31 @@ pub async fn pip(
             .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
     }
 
+    let placeholder_url = format!("file://{}", placeholder_dir.path().display());
+    if let Some(p) = plan.iter().find(|p| p.url.starts_with(&placeholder_url)) {
+        return Err(Failure::new(
+            exit::UNAVAILABLE,
+            format!(
+                "pip's plan still needs `{}` built from its sdist after {} rounds",
+                p.name,
+                MAX_STEERING + MAX_SDIST_ROUNDS
+            ),
+        ));
+    }
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut checked = std::mem::take(&mut built.checks);
-    for p in &plan {
+    let (from_builds, to_check): (Vec<Planned>, Vec<Planned>) = plan
+        .iter()
+        .cloned()
+        .partition(|p| built.wheels.contains_key(&p.filename));
+    for p in from_builds {
+        // Built here from an sdist that was checked before building.
         if let Some(bytes) = built.wheels.get(&p.filename) {
-            // Built here from an sdist that was checked before building.
             files.insert(p.filename.clone(), bytes.clone());
-            continue;
         }
-        let (c, bytes) = check_one(&client, &mut pages, &policy, p, &hashes, min_age).await;
+    }
+    let results = check_many(&client, &mut pages, &policy, &to_check, &hashes, min_age).await;
+    for (p, (c, bytes)) in to_check.iter().zip(results) {
         if let Some(b) = bytes {
             files.insert(p.filename.clone(), b);
         }
@@ -347,18 +430,66 @@ impl Pages {
     }
 }
 
-async fn check_one(
+/// Checks at once, at most: downloads in flight and archives read.
+const CONCURRENT_CHECKS: usize = 8;
+
+/// `check_one` for each of `items`, several at a time (reading archives
+/// and running the rules is the larger part); results in `items`' order.
+/// A check that did not finish is reported as unknown.
+async fn check_many(
     client: &PypiClient,
     pages: &mut Pages,
     policy: &Policy,
-    p: &Planned,
+    items: &[Planned],
     hashes: &BTreeMap<String, Vec<String>>,
     min_age: SignedDuration,
-) -> (Checked, Option<Vec<u8>>) {
-    let name = normalize_name(&p.name);
-    let mut c = Checked {
+) -> Vec<(Checked, Option<Vec<u8>>)> {
+    let policy = std::sync::Arc::new(policy.clone());
+    let hashes = std::sync::Arc::new(hashes.clone());
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, p) in items.iter().enumerate() {
+        let found = pages.get(&p.name).await.to_vec();
+        let client = client.clone();
+        let policy = std::sync::Arc::clone(&policy);
+        let hashes = std::sync::Arc::clone(&hashes);
+        let limit = std::sync::Arc::clone(&limit);
+        let p = p.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (
+                i,
+                check_one(&client, found, &policy, &p, &hashes, min_age).await,
+            )
+        });
+    }
+    let mut done = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((i, result)) = joined {
+            done.insert(i, result);
+        }
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            done.remove(&i).unwrap_or_else(|| {
+                let mut c = unchecked(p);
+                c.unknown.push(format!(
+                    "pypi:{}=={}: the check of {} did not finish",
+                    c.pkg.name, p.version, p.filename
+                ));
+                (c, None)
+            })
+        })
+        .collect()
+}
+
+/// A planned file, before anything is known about it.
+fn unchecked(p: &Planned) -> Checked {
+    Checked {
         pkg: Pkg {
-            name: name.clone(),
+            name: normalize_name(&p.name),
             version: p.version.clone(),
             path: p.filename.clone(),
             integrity: p.sha256.as_ref().map(|h| format!("sha256:{h}")),
@@ -369,7 +500,21 @@ async fn check_one(
         publisher: None,
         attested: None,
         runs_install_code: false,
-    };
+    }
+}
+
+/// Checks one planned file; `found` is its project's pages on every
+/// configured index.
+async fn check_one(
+    client: &PypiClient,
+    found: Vec<(RedactedUrl, SimpleProject)>,
+    policy: &Policy,
+    p: &Planned,
+    hashes: &BTreeMap<String, Vec<String>>,
+    min_age: SignedDuration,
+) -> (Checked, Option<Vec<u8>>) {
+    let name = normalize_name(&p.name);
+    let mut c = unchecked(p);
     if p.is_direct {
         c.findings.push(raw(
             "non-registry-source",
@@ -392,7 +537,6 @@ async fn check_one(
             ));
         }
     }
-    let found = pages.get(&p.name).await.to_vec();
     // Where the planned file is listed, and whether other indexes have the
     // same name with other files.
     let serving: Vec<&(RedactedUrl, SimpleProject)> = found
@@ -672,16 +816,16 @@ impl Round<'_> {
                     )
                 },
             )?;
-            for p in &plan {
-                let (c, bytes) = check_one(
-                    self.client,
-                    pages,
-                    self.policy,
-                    p,
-                    &BTreeMap::new(),
-                    self.min_age,
-                )
-                .await;
+            let results = check_many(
+                self.client,
+                pages,
+                self.policy,
+                &plan,
+                &BTreeMap::new(),
+                self.min_age,
+            )
+            .await;
+            for (p, (c, bytes)) in plan.iter().zip(results) {
                 if let Some(b) = bytes {
                     std::fs::write(built.verified.path().join(&p.filename), b)
                         .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
@@ -792,6 +936,27 @@ impl Round<'_> {
     }
 }
 
+/// The wheel built in the last round from `sdist`, and its metadata.
+fn built_from(built: &BuildState, sdist: &Planned) -> Option<(String, String)> {
+    let want: pep440_rs::Version = sdist.version.parse().ok()?;
+    let wheel = built.round.iter().find(|w| {
+        let mut parts = w.split('-');
+        parts.next().map(normalize_name).as_deref() == Some(normalize_name(&sdist.name).as_str())
+            && parts
+                .next()
+                .and_then(|v| v.parse::<pep440_rs::Version>().ok())
+                .is_some_and(|v| v == want)
+    })?;
+    let archive = warden_archive::read(wheel, built.wheels.get(wheel)?, &Limits::default()).ok()?;
+    let metadata = archive
+        .entries
+        .iter()
+        .find(|e| e.path.split('/').count() == 2 && e.path.ends_with(".dist-info/METADATA"))?
+        .text()?
+        .to_owned();
+    Some((wheel.clone(), metadata))
+}
+
 /// Requirements only published as sdists (pip names them): the newest
 /// release each allows that is old enough, downloaded and judged.
 async fn index_sdists(
@@ -866,8 +1031,9 @@ async fn judge_sdist(
     verified: &Path,
     min_age: SignedDuration,
 ) -> Result<ToBuild, Failure> {
+    let found = pages.get(&planned.name).await.to_vec();
     let (mut checked, bytes) =
-        check_one(client, pages, policy, planned, &BTreeMap::new(), min_age).await;
+        check_one(client, found, policy, planned, &BTreeMap::new(), min_age).await;
     sdist_finding(&mut checked, &planned.filename);
     let target = verified.join(&planned.filename);
     let build_requirements = match bytes {

@@ -1,0 +1,189 @@
+//! Looking ahead for requirements only published as sdists, so that pip's
+//! wheel-only plan does not stop at each in turn (see
+//! `warden_pip::placeholder_wheel`). Only reads what indexes publish:
+//! project pages, wheel metadata (PEP 658) and sdists' `PKG-INFO`. Nothing
+//! found here is trusted: it only saves rounds of planning.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+
+use jiff::SignedDuration;
+use warden_archive::Limits;
+use warden_pip::{Planned, Requirement};
+use warden_registry::pypi::{DistFile, DistKind, normalize_name};
+use warden_registry::{PypiClient, RedactedUrl};
+
+use super::Pages;
+
+/// Projects looked at, at most: a bound on what a requirements set can
+/// make warden fetch ahead.
+const MAX_PROJECTS: usize = 2_000;
+
+/// An sdist-only release pip's plan may need, and its placeholder.
+pub(super) struct Placeholder {
+    /// The sdist, as index sdists are judged.
+    pub sdist: Planned,
+    /// Its `PKG-INFO`, which the placeholder carries.
+    pub metadata: String,
+    /// The placeholder wheel's file name, in the placeholder directory.
+    pub wheel: String,
+}
+
+/// Walks from `roots` through the newest release each requirement allows
+/// (old enough, not yanked), following `Requires-Dist` (extras as
+/// requested; other markers are followed, as pip's plan sorts them out),
+/// and writes a placeholder wheel into `dir` for each release that has no
+/// wheel. Anything that cannot be read ends the walk there: pip's plan
+/// then finds it the slow way.
+pub(super) async fn sdist_only(
+    client: &PypiClient,
+    pages: &mut Pages,
+    roots: &[String],
+    min_age: SignedDuration,
+    dir: &Path,
+) -> BTreeMap<String, Placeholder> {
+    let mut queue: VecDeque<Requirement> = roots
+        .iter()
+        .filter_map(|r| warden_pip::parse_requirement(r))
+        .collect();
+    // name -> extras asked for, and the dependencies of the release chosen.
+    let mut seen: BTreeMap<String, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
+    let mut found = BTreeMap::new();
+    while let Some(req) = queue.pop_front() {
+        let (extras, deps) = match seen.get_mut(&req.name) {
+            Some((extras, deps)) => {
+                let before = extras.len();
+                extras.extend(req.extras.iter().cloned());
+                if extras.len() == before {
+                    continue;
+                }
+                (extras.clone(), deps.clone())
+            }
+            None => {
+                if seen.len() >= MAX_PROJECTS {
+                    break;
+                }
+                let deps = match release(client, pages, &req, min_age).await {
+                    Some(Release::Wheel(metadata)) => warden_pip::field(&metadata, "Requires-Dist"),
+                    Some(Release::Sdist(p, bytes)) => {
+                        let deps = warden_pip::field(&p.metadata, "Requires-Dist");
+                        if std::fs::write(dir.join(&p.wheel), bytes).is_ok() {
+                            found.insert(p.wheel.clone(), *p);
+                        }
+                        deps
+                    }
+                    None => Vec::new(),
+                };
+                let extras: BTreeSet<String> = req.extras.iter().cloned().collect();
+                seen.insert(req.name.clone(), (extras.clone(), deps.clone()));
+                (extras, deps)
+            }
+        };
+        for dep in deps.iter().filter_map(|d| warden_pip::parse_requirement(d)) {
+            let wanted = dep.marker.as_deref().map(warden_pip::marker_extras);
+            if wanted.is_none_or(|w| w.is_empty() || w.iter().any(|e| extras.contains(e))) {
+                queue.push_back(dep);
+            }
+        }
+    }
+    found
+}
+
+enum Release {
+    /// A release with a wheel: its metadata.
+    Wheel(String),
+    /// A release with only an sdist, and its placeholder wheel's bytes.
+    Sdist(Box<Placeholder>, Vec<u8>),
+}
+
+async fn release(
+    client: &PypiClient,
+    pages: &mut Pages,
+    req: &Requirement,
+    min_age: SignedDuration,
+) -> Option<Release> {
+    let specifiers: pep440_rs::VersionSpecifiers = req.specifiers.parse().ok()?;
+    let exact = req.specifiers.contains("==");
+    let now = jiff::Timestamp::now();
+    let files: Vec<DistFile> = pages
+        .get(&req.name)
+        .await
+        .iter()
+        .flat_map(|(_, page)| page.files.iter().cloned())
+        .collect();
+    let (_, version) = files
+        .iter()
+        .filter(|f| {
+            f.yanked.is_none()
+                && (exact
+                    || f.upload_time
+                        .is_none_or(|t| now.duration_since(t) >= min_age))
+        })
+        .filter_map(|f| {
+            let v: pep440_rs::Version = f.version.as_deref()?.parse().ok()?;
+            (specifiers.contains(&v) && (exact || !v.any_prerelease()))
+                .then(|| (v, f.version.clone().unwrap_or_default()))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))?;
+    let of_version = || {
+        files
+            .iter()
+            .filter(|f| f.version.as_ref() == Some(&version))
+    };
+    let label = format!("pypi:{}", req.name);
+    if of_version().any(|f| f.kind == DistKind::Wheel) {
+        let wheel = of_version().find(|f| f.kind == DistKind::Wheel && f.has_metadata_file)?;
+        let url = RedactedUrl::parse(&format!("{}.metadata", wheel.url.expose())).ok()?;
+        let body = client
+            .http
+            .get(&label, &url, "application/octet-stream", None)
+            .await
+            .ok()?
+            .body;
+        return Some(Release::Wheel(String::from_utf8_lossy(&body).into_owned()));
+    }
+    let sdist = of_version().find(|f| f.kind == DistKind::Sdist)?;
+    let sha256 = sdist.hashes.get("sha256")?;
+    let body = client
+        .http
+        .get(&label, &sdist.url, "application/octet-stream", None)
+        .await
+        .ok()?
+        .body;
+    if super::sha256_hex(&body) != *sha256 {
+        return None;
+    }
+    let archive = warden_archive::read(&label, &body, &Limits::default()).ok()?;
+    let metadata = archive
+        .entries
+        .iter()
+        .find(|e| e.path.split('/').count() == 2 && e.path.ends_with("/PKG-INFO"))?
+        .text()?
+        .to_owned();
+    // A PKG-INFO that names another release would only mislead the plan.
+    let names_it = |field: &str, want: &str| {
+        warden_pip::field(&metadata, field)
+            .first()
+            .is_some_and(|v| normalize_name(v) == normalize_name(want))
+    };
+    if !(names_it("Name", &req.name) && names_it("Version", &version)) {
+        return None;
+    }
+    let (wheel, bytes) = warden_pip::placeholder_wheel(&metadata).ok()?;
+    Some(Release::Sdist(
+        Box::new(Placeholder {
+            sdist: Planned {
+                name: req.name.clone(),
+                version,
+                url: sdist.url.expose().to_string(),
+                filename: sdist.filename.clone(),
+                sha256: Some(sha256.clone()),
+                requested: true,
+                is_direct: false,
+            },
+            metadata,
+            wheel,
+        }),
+        bytes,
+    ))
+}
