@@ -407,7 +407,7 @@ fn an_sdist_named_by_path_or_url_is_judged_before_anything_builds() {
 }
 
 #[test]
-fn sdists_needed_by_built_sdists_are_judged_and_built_in_rounds() {
+fn sdists_needed_by_other_sdists_are_found_ahead_judged_and_built() {
     let registry = TestRegistry::with_scenarios(&["realism", "pypi-guard"]);
     let sandbox = Sandbox::new();
     let venv = venv(&sandbox);
@@ -420,6 +420,19 @@ fn sdists_needed_by_built_sdists_are_judged_and_built_in_rounds() {
     )
     .expect_code(0);
     assert_eq!(out.stdout.trim(), "ab");
+}
+
+#[test]
+fn an_sdist_whose_build_adds_dependencies_is_planned_again() {
+    // Its PKG-INFO declares nothing; its setup.py adds `benign-wheel` to
+    // the metadata of the wheel it builds. The placeholder guessed wrong:
+    // warden must notice and install the dependency, checked.
+    let registry = TestRegistry::with_scenarios(&["realism", "pypi-guard"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let out = pip(&registry, &sandbox, &venv, &["install", "dyn-deps"]).expect_code(0);
+    assert!(out.stdout.contains("benign-wheel"), "{}", out.stdout);
+    python(&sandbox, &venv, "import dyn_deps, benign_wheel").expect_code(0);
 }
 
 #[test]
