@@ -409,15 +409,46 @@ impl Pages {
     async fn get(&mut self, name: &str) -> &[(RedactedUrl, SimpleProject)] {
         let key = normalize_name(name);
         if !self.pages.contains_key(&key) {
-            let mut found = Vec::new();
-            for index in self.client.config.indexes().cloned().collect::<Vec<_>>() {
-                if let Ok(page) = self.client.project(&index, name).await {
-                    found.push((index, page));
-                }
-            }
+            let found = Self::fetch(&self.client, name).await;
             self.pages.insert(key.clone(), found);
         }
         self.pages.get(&key).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Fetches the pages of `names` not fetched yet, several at a time.
+    async fn prefetch(&mut self, names: Vec<String>) {
+        let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut asked = std::collections::BTreeSet::new();
+        for name in names {
+            let key = normalize_name(&name);
+            if self.pages.contains_key(&key) || !asked.insert(key.clone()) {
+                continue;
+            }
+            let client = self.client.clone();
+            let limit = std::sync::Arc::clone(&limit);
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                (key, Self::fetch(&client, &name).await)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            // A task that did not finish is fetched again when asked for.
+            if let Ok((key, found)) = joined {
+                self.pages.insert(key, found);
+            }
+        }
+    }
+
+    /// `name`'s page on each configured index that has it.
+    async fn fetch(client: &PypiClient, name: &str) -> Vec<(RedactedUrl, SimpleProject)> {
+        let mut found = Vec::new();
+        for index in client.config.indexes() {
+            if let Ok(page) = client.project(index, name).await {
+                found.push((index.clone(), page));
+            }
+        }
+        found
     }
 
     async fn upload_time(&mut self, name: &str, filename: &str) -> Option<jiff::Timestamp> {
@@ -448,6 +479,9 @@ async fn check_many(
     let hashes = std::sync::Arc::new(hashes.clone());
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
     let mut tasks = tokio::task::JoinSet::new();
+    pages
+        .prefetch(items.iter().map(|p| p.name.clone()).collect())
+        .await;
     for (i, p) in items.iter().enumerate() {
         let found = pages.get(&p.name).await.to_vec();
         let client = client.clone();

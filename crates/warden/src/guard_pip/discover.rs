@@ -4,7 +4,7 @@
 //! project pages, wheel metadata (PEP 658) and sdists' `PKG-INFO`. Nothing
 //! found here is trusted: it only saves rounds of planning.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use jiff::SignedDuration;
@@ -34,7 +34,7 @@ pub(super) struct Placeholder {
 /// requested; other markers are followed, as pip's plan sorts them out),
 /// and writes a placeholder wheel into `dir` for each release that has no
 /// wheel. Anything that cannot be read ends the walk there: pip's plan
-/// then finds it the slow way.
+/// then finds it the slow way. Each level of the walk is fetched at once.
 pub(super) async fn sdist_only(
     client: &PypiClient,
     pages: &mut Pages,
@@ -42,51 +42,80 @@ pub(super) async fn sdist_only(
     min_age: SignedDuration,
     dir: &Path,
 ) -> BTreeMap<String, Placeholder> {
-    let mut queue: VecDeque<Requirement> = roots
+    let mut wave: Vec<Requirement> = roots
         .iter()
         .filter_map(|r| warden_pip::parse_requirement(r))
         .collect();
     // name -> extras asked for, and the dependencies of the release chosen.
     let mut seen: BTreeMap<String, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
     let mut found = BTreeMap::new();
-    while let Some(req) = queue.pop_front() {
-        let (extras, deps) = match seen.get_mut(&req.name) {
-            Some((extras, deps)) => {
+    while !wave.is_empty() {
+        let mut next = Vec::new();
+        // Projects not looked at yet, with the extras asked for.
+        let mut new: BTreeMap<String, Requirement> = BTreeMap::new();
+        for req in wave {
+            if let Some((extras, deps)) = seen.get_mut(&req.name) {
                 let before = extras.len();
                 extras.extend(req.extras.iter().cloned());
-                if extras.len() == before {
-                    continue;
+                if extras.len() > before {
+                    follow(deps, extras, &mut next);
                 }
-                (extras.clone(), deps.clone())
-            }
-            None => {
-                if seen.len() >= MAX_PROJECTS {
-                    break;
-                }
-                let deps = match release(client, pages, &req, min_age).await {
-                    Some(Release::Wheel(metadata)) => warden_pip::field(&metadata, "Requires-Dist"),
-                    Some(Release::Sdist(p, bytes)) => {
-                        let deps = warden_pip::field(&p.metadata, "Requires-Dist");
-                        if std::fs::write(dir.join(&p.wheel), bytes).is_ok() {
-                            found.insert(p.wheel.clone(), *p);
-                        }
-                        deps
-                    }
-                    None => Vec::new(),
-                };
-                let extras: BTreeSet<String> = req.extras.iter().cloned().collect();
-                seen.insert(req.name.clone(), (extras.clone(), deps.clone()));
-                (extras, deps)
-            }
-        };
-        for dep in deps.iter().filter_map(|d| warden_pip::parse_requirement(d)) {
-            let wanted = dep.marker.as_deref().map(warden_pip::marker_extras);
-            if wanted.is_none_or(|w| w.is_empty() || w.iter().any(|e| extras.contains(e))) {
-                queue.push_back(dep);
+            } else if let Some(first) = new.get_mut(&req.name) {
+                first.extras.extend(req.extras);
+            } else if seen.len() + new.len() < MAX_PROJECTS {
+                new.insert(req.name.clone(), req);
             }
         }
+        pages.prefetch(new.keys().cloned().collect()).await;
+        let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(super::CONCURRENT_CHECKS));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (name, req) in new {
+            let files: Vec<DistFile> = pages
+                .get(&name)
+                .await
+                .iter()
+                .flat_map(|(_, page)| page.files.iter().cloned())
+                .collect();
+            let client = client.clone();
+            let limit = std::sync::Arc::clone(&limit);
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let release = release(&client, files, &req, min_age).await;
+                (req, release)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((req, release)) = joined else {
+                continue;
+            };
+            let deps = match release {
+                Some(Release::Wheel(metadata)) => warden_pip::field(&metadata, "Requires-Dist"),
+                Some(Release::Sdist(p, bytes)) => {
+                    let deps = warden_pip::field(&p.metadata, "Requires-Dist");
+                    if std::fs::write(dir.join(&p.wheel), bytes).is_ok() {
+                        found.insert(p.wheel.clone(), *p);
+                    }
+                    deps
+                }
+                None => Vec::new(),
+            };
+            let extras: BTreeSet<String> = req.extras.iter().cloned().collect();
+            follow(&deps, &extras, &mut next);
+            seen.insert(req.name, (extras, deps));
+        }
+        wave = next;
     }
     found
+}
+
+/// The dependencies needed with `extras` requested.
+fn follow(deps: &[String], extras: &BTreeSet<String>, out: &mut Vec<Requirement>) {
+    for dep in deps.iter().filter_map(|d| warden_pip::parse_requirement(d)) {
+        let wanted = dep.marker.as_deref().map(warden_pip::marker_extras);
+        if wanted.is_none_or(|w| w.is_empty() || w.iter().any(|e| extras.contains(e))) {
+            out.push(dep);
+        }
+    }
 }
 
 enum Release {
@@ -96,21 +125,17 @@ enum Release {
     Sdist(Box<Placeholder>, Vec<u8>),
 }
 
+/// The release of `req` pip would likely pick from `files`, and what it
+/// declares.
 async fn release(
     client: &PypiClient,
-    pages: &mut Pages,
+    files: Vec<DistFile>,
     req: &Requirement,
     min_age: SignedDuration,
 ) -> Option<Release> {
     let specifiers: pep440_rs::VersionSpecifiers = req.specifiers.parse().ok()?;
     let exact = req.specifiers.contains("==");
     let now = jiff::Timestamp::now();
-    let files: Vec<DistFile> = pages
-        .get(&req.name)
-        .await
-        .iter()
-        .flat_map(|(_, page)| page.files.iter().cloned())
-        .collect();
     let (_, version) = files
         .iter()
         .filter(|f| {
