@@ -981,13 +981,7 @@ fn built_from(built: &BuildState, sdist: &Planned) -> Option<(String, String)> {
                 .and_then(|v| v.parse::<pep440_rs::Version>().ok())
                 .is_some_and(|v| v == want)
     })?;
-    let archive = warden_archive::read(wheel, built.wheels.get(wheel)?, &Limits::default()).ok()?;
-    let metadata = archive
-        .entries
-        .iter()
-        .find(|e| e.path.split('/').count() == 2 && e.path.ends_with(".dist-info/METADATA"))?
-        .text()?
-        .to_owned();
+    let metadata = top_level_text(wheel, built.wheels.get(wheel)?, ".dist-info/METADATA")?;
     Some((wheel.clone(), metadata))
 }
 
@@ -1249,6 +1243,18 @@ fn sdist_build_requirements(label: &str, bytes: &[u8]) -> Vec<String> {
         .find(|e| e.path.split('/').count() == 2 && e.path.ends_with("/pyproject.toml"))
         .and_then(|e| e.text());
     warden_pip::build_requirements(pyproject).unwrap_or_default()
+}
+
+/// The text of the file one directory down in an archive whose path ends
+/// with `suffix` (`name-1.0/PKG-INFO`, `name-1.0.dist-info/METADATA`).
+fn top_level_text(label: &str, bytes: &[u8], suffix: &str) -> Option<String> {
+    let archive = warden_archive::read(label, bytes, &Limits::default()).ok()?;
+    archive
+        .entries
+        .iter()
+        .find(|e| e.path.split('/').count() == 2 && e.path.ends_with(suffix))?
+        .text()
+        .map(str::to_owned)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

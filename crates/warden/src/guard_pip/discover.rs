@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use jiff::SignedDuration;
-use warden_archive::Limits;
 use warden_pip::{Planned, Requirement};
 use warden_registry::pypi::{DistFile, DistKind, normalize_name};
 use warden_registry::{PypiClient, RedactedUrl};
@@ -178,13 +177,7 @@ async fn release(
     if super::sha256_hex(&body) != *sha256 {
         return None;
     }
-    let archive = warden_archive::read(&label, &body, &Limits::default()).ok()?;
-    let metadata = archive
-        .entries
-        .iter()
-        .find(|e| e.path.split('/').count() == 2 && e.path.ends_with("/PKG-INFO"))?
-        .text()?
-        .to_owned();
+    let metadata = super::top_level_text(&label, &body, "/PKG-INFO")?;
     // A PKG-INFO that names another release would only mislead the plan.
     let names_it = |field: &str, want: &str| {
         warden_pip::field(&metadata, field)
