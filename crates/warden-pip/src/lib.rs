@@ -389,6 +389,30 @@ pub fn install_pinned(
 /// normalised name.
 pub fn pinned_hashes(args: &[String], cwd: &Path) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in requirement_file_lines(args, cwd) {
+        let hashes: Vec<String> = line
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix("--hash=sha256:"))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if hashes.is_empty() {
+            continue;
+        }
+        let name = line
+            .split(|c: char| "=<>!~;[ ".contains(c))
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .replace(['_', '.'], "-");
+        out.entry(name).or_default().extend(hashes);
+    }
+    out
+}
+
+/// The lines of the requirements files named by `-r` (nested ones too,
+/// at most 64 files): continuations joined, comments and `-r` lines taken
+/// out, empty lines skipped.
+pub(crate) fn requirement_file_lines(args: &[String], cwd: &Path) -> Vec<String> {
     let mut files: Vec<PathBuf> = Vec::new();
     let mut iter = args.iter();
     while let Some(a) = iter.next() {
@@ -398,6 +422,7 @@ pub fn pinned_hashes(args: &[String], cwd: &Path) -> BTreeMap<String, Vec<String
             files.push(cwd.join(f));
         }
     }
+    let mut out = Vec::new();
     let mut seen = 0;
     while let Some(file) = files.pop() {
         seen += 1;
@@ -415,23 +440,9 @@ pub fn pinned_hashes(args: &[String], cwd: &Path) -> BTreeMap<String, Vec<String
                 .or_else(|| line.strip_prefix("--requirement "))
             {
                 files.push(file.parent().unwrap_or(cwd).join(nested.trim()));
-                continue;
+            } else if !line.is_empty() {
+                out.push(line.to_owned());
             }
-            let hashes: Vec<String> = line
-                .split_whitespace()
-                .filter_map(|w| w.strip_prefix("--hash=sha256:"))
-                .map(str::to_ascii_lowercase)
-                .collect();
-            if hashes.is_empty() {
-                continue;
-            }
-            let name = line
-                .split(|c: char| "=<>!~;[ ".contains(c))
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase()
-                .replace(['_', '.'], "-");
-            out.entry(name).or_default().extend(hashes);
         }
     }
     out

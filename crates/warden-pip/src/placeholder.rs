@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A requirement as a requirements file or `Requires-Dist` writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,40 +135,18 @@ const TAKES_VALUE: &[&str] = &[
 /// ahead: pip's plan decides.
 pub fn requirement_lines(args: &[String], cwd: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    let mut files: Vec<PathBuf> = Vec::new();
     let mut iter = args.iter();
     while let Some(a) = iter.next() {
-        if a == "-r" || a == "--requirement" {
-            files.extend(iter.next().map(|f| cwd.join(f)));
-        } else if let Some(f) = a.strip_prefix("--requirement=") {
-            files.push(cwd.join(f));
-        } else if TAKES_VALUE.contains(&a.as_str()) {
+        if a == "-r" || a == "--requirement" || TAKES_VALUE.contains(&a.as_str()) {
             iter.next();
         } else if !a.starts_with('-') {
             out.push(a.clone());
         }
     }
-    let mut read = 0;
-    while let Some(file) = files.pop() {
-        read += 1;
-        if read > 64 {
-            break;
-        }
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        let dir = file.parent().unwrap_or(cwd).to_path_buf();
-        for line in text.replace("\\\n", " ").lines() {
-            let line = line.split(" #").next().unwrap_or("").trim();
-            if let Some(nested) = line
-                .strip_prefix("-r ")
-                .or_else(|| line.strip_prefix("--requirement "))
-            {
-                files.push(dir.join(nested.trim()));
-            } else if !line.is_empty() && !line.starts_with(['-', '#']) {
-                // `name==1.0 --hash=...`: the options are not the requirement.
-                out.push(line.split(" -").next().unwrap_or(line).trim().to_owned());
-            }
+    for line in crate::requirement_file_lines(args, cwd) {
+        if !line.starts_with(['-', '#']) {
+            // `name==1.0 --hash=...`: the options are not the requirement.
+            out.push(line.split(" -").next().unwrap_or(&line).trim().to_owned());
         }
     }
     out
