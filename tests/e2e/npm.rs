@@ -460,3 +460,38 @@ fn global_installs_are_checked_and_pinned() {
     let out = Output::of(sandbox.command(prefix.join("bin/hello-cli")).arg("world")).expect_code(0);
     assert_eq!(out.stdout.trim(), "hello from world");
 }
+
+#[test]
+fn flags_with_separate_values_never_turn_install_scripts_back_on() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let url = registry.npm_url();
+    // canary-postinstall is young (a warning), so its script is skipped: a
+    // flag whose value stood apart once let it run.
+    let cases: [&[&str]; 4] = [
+        &["--registry", &url],
+        &["--omit", "dev"],
+        &["--loglevel", "warn"],
+        &["--ignore-scripts=false", "--registry"],
+    ];
+    for extra in cases {
+        let sandbox = Sandbox::new();
+        project(&sandbox);
+        let mut args = vec!["install", "canary-postinstall"];
+        args.extend_from_slice(extra);
+        let out = npm(&registry, &sandbox, &args).expect_code(0);
+        assert!(
+            out.stdout.contains("install scripts skipped"),
+            "{extra:?}: {}",
+            out.stdout
+        );
+        assert_eq!(
+            installed(&sandbox, "canary-postinstall").as_deref(),
+            Some("1.0.0"),
+            "{extra:?}"
+        );
+        assert!(
+            !sandbox.canary("canary-postinstall").exists(),
+            "{extra:?}: the skipped script ran"
+        );
+    }
+}

@@ -12,11 +12,14 @@
 //! scripts then run only for the packages the policy allows, through `npm
 //! rebuild`, with secrets removed from their environment.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Serialize;
+
+mod args;
+
+pub use args::{Flag, FlagValue, NpmArgs, parse as parse_args};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -78,22 +81,8 @@ const VALUE_FLAGS: &[&str] = &[
 ];
 
 fn positional(args: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut iter = args.iter();
-    while let Some(a) = iter.next() {
-        if a == "--" {
-            out.extend(iter.cloned());
-            break;
-        }
-        if a.starts_with('-') {
-            if !a.contains('=') && VALUE_FLAGS.contains(&a.as_str()) {
-                iter.next();
-            }
-            continue;
-        }
-        out.push(a.clone());
-    }
-    out
+    let parsed = parse_args(args);
+    parsed.command.into_iter().chain(parsed.words).collect()
 }
 
 /// Classifies `npm <args>`.
@@ -436,16 +425,18 @@ pub fn resolve(
                 source,
             })?;
     }
+    // warden's flags first, each one word, and the user's without those
+    // that would let scripts run: no user flag can take or undo them.
     let mut cmd = Command::new(npm);
-    cmd.args(args)
-        .args([
-            "--package-lock-only",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-        ])
-        .current_dir(scratch.path())
-        .envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.args([
+        "--package-lock-only=true",
+        "--ignore-scripts=true",
+        "--no-audit",
+        "--no-fund",
+    ])
+    .args(parse_args(args).plan_args())
+    .current_dir(scratch.path())
+    .envs(env.iter().map(|(k, v)| (k, v)));
     if let Some(t) = before {
         cmd.arg(format!("--before={}", t.strftime("%Y-%m-%dT%H:%M:%SZ")));
     }
@@ -532,53 +523,6 @@ pub fn workspace_dirs(project: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// Environment variables whose names look like secrets.
-pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    let exact = [
-        "GITHUB_TOKEN",
-        "GH_TOKEN",
-        "NPM_TOKEN",
-        "NODE_AUTH_TOKEN",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-        "ACTIONS_RUNTIME_URL",
-        "SSH_AUTH_SOCK",
-    ];
-    exact.contains(&n.as_str())
-        || [
-            "TOKEN",
-            "SECRET",
-            "PASSWORD",
-            "PASSWD",
-            "CREDENTIAL",
-            "PRIVATE_KEY",
-            "API_KEY",
-            "ACCESS_KEY",
-            "AUTH",
-        ]
-        .iter()
-        .any(|w| n.contains(w))
-        || n.starts_with("AWS_")
-        || n.starts_with("AZURE_")
-        || n.starts_with("NPM_CONFIG_//")
-        || n.starts_with("NPM_CONFIG__AUTH")
-        || n.starts_with("TWINE_")
-}
-
-/// The environment for install scripts: the current one without secrets
-/// (and without `hide`), keeping `keep`.
-pub fn script_env(
-    vars: &BTreeMap<String, String>,
-    hide: &[String],
-    keep: &[String],
-) -> Vec<(String, String)> {
-    vars.iter()
-        .filter(|(k, _)| keep.contains(k) || (!is_secret_name(k) && !hide.contains(k)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 #[cfg(test)]
@@ -706,28 +650,6 @@ mod tests {
             .map(|p| p.display().to_string())
             .collect();
         assert_eq!(dirs, ["packages/a", "packages/b", "apps/web"]);
-    }
-
-    #[test]
-    fn secrets_are_hidden_from_scripts() {
-        let vars: BTreeMap<String, String> = [
-            ("PATH", "/bin"),
-            ("HOME", "/h"),
-            ("NPM_TOKEN", "x"),
-            ("AWS_SECRET_ACCESS_KEY", "x"),
-            ("MY_SERVICE_PASSWORD", "x"),
-            ("CUSTOM", "x"),
-            ("CI_DEPLOY_AUTH", "x"),
-            ("npm_config_//r/:_authToken", "x"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        let env = script_env(&vars, &["CUSTOM".to_owned()], &[]);
-        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["HOME", "PATH"]);
-        let env = script_env(&vars, &[], &["NPM_TOKEN".to_owned()]);
-        assert!(env.iter().any(|(k, _)| k == "NPM_TOKEN"));
     }
 }
 

@@ -2,8 +2,7 @@
 //! pinned to what was checked.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,90 +11,15 @@ use jiff::SignedDuration;
 use serde::Serialize;
 use warden_archive::{ArtifactKind, Expected, Limits};
 use warden_npm::{NpmCommand, Planned, Source};
-use warden_policy::{Level, OnError, Policy, Subject};
+use warden_policy::{Level, Policy};
 use warden_registry::NpmClient;
 
-use crate::cli::{Format, GlobalArgs, GuardArgs};
+use warden_guard::{Assessment, Ecosystem, Finding, Package};
+
+use crate::cli::{GlobalArgs, GuardArgs};
 use crate::context::Context;
+use crate::drive::{Next, Run};
 use crate::exit::{self, Failure};
-
-/// One finding after policy.
-#[derive(Debug, Clone, Serialize)]
-struct Decided {
-    code: String,
-    level: Level,
-    default: Level,
-    summary: String,
-    evidence: String,
-    /// The policy entry that would allow it.
-    allow: String,
-    /// The allow entry that did (`file:line`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    allowed_by: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct PackageReport {
-    package: String,
-    version: String,
-    path: String,
-    integrity: Option<String>,
-    publisher: Option<String>,
-    verdict: &'static str,
-    findings: Vec<Decided>,
-    /// Checks that could not be completed.
-    unknown: Vec<String>,
-    /// `none`, `run` or `skipped`.
-    scripts: &'static str,
-}
-
-#[derive(Serialize)]
-struct GuardReport {
-    command: String,
-    packages: Vec<PackageReport>,
-    summary: BTreeMap<&'static str, usize>,
-    outcome: String,
-    /// Allow entries that matched nothing in this run (`file:line`).
-    unused_allow: Vec<String>,
-    /// Allow entries past their `expires` date: they no longer count.
-    expired_allow: Vec<String>,
-}
-
-pub(crate) struct Raw {
-    code: String,
-    default: Level,
-    summary: String,
-    evidence: String,
-}
-
-pub(crate) fn raw(code: &str, default: Level, summary: String, evidence: String) -> Raw {
-    Raw {
-        code: code.to_owned(),
-        default,
-        summary,
-        evidence,
-    }
-}
-
-/// The package a check is about, whatever its ecosystem.
-pub(crate) struct Pkg {
-    pub name: String,
-    pub version: String,
-    /// Where it lands: `node_modules/a/node_modules/b`, or a file name.
-    pub path: String,
-    pub integrity: Option<String>,
-    pub has_install_script: bool,
-}
-
-/// What checking one package found, before policy.
-pub(crate) struct Checked {
-    pub pkg: Pkg,
-    pub findings: Vec<Raw>,
-    pub unknown: Vec<String>,
-    pub publisher: Option<String>,
-    pub attested: Option<(String, Option<String>)>,
-    pub runs_install_code: bool,
-}
 
 fn npm_program() -> String {
     std::env::var("WARDEN_NPM").unwrap_or_else(|_| "npm".to_owned())
@@ -268,32 +192,28 @@ pub async fn npm(
 
     let stash = tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
     let checked = check_all(&client, stash.path(), packages, &baseline, min_age, &policy).await;
-    let Decision {
-        text,
-        code,
-        warned,
-        allow_scripts,
-    } = decide(
-        "npm",
-        "npm",
-        format!("npm {}", args.args.join(" ")),
-        &checked,
-        &policy,
+    let run = Run {
         global,
-        &project,
-    );
-    if let Some(stop) = before_running(global, text, code, warned, "npm") {
-        return Ok(stop);
-    }
+        policy: &policy,
+        tool: "npm".to_owned(),
+        command: crate::drive::command_line(&["npm".to_owned()], &args.args),
+        project: &project,
+    };
+    let decision = run.decide(Ecosystem::Npm, &checked);
+    let going = match run.gate(decision, None) {
+        Next::Stop(text, code) => return Ok((text, code)),
+        Next::Go(going) => going,
+    };
     seed_npm_cache(stash.path(), client.config.cache_dir(&ctx.env).as_deref());
     let code = install(
         &project,
         &plan_args,
         resolved.as_ref(),
-        &allow_scripts,
+        &going.allow_scripts(),
         &policy,
         ctx,
     )?;
+    going.finish(code);
     match (&exec, &global_specs, code) {
         (Some(e), _, 0) => run_exec(&project, e),
         (None, Some(specs), 0) => {
@@ -313,10 +233,7 @@ fn link_globally(
     specs: &[String],
     npm_args: &[String],
 ) -> Result<(String, u8), Failure> {
-    let flags: Vec<&String> = npm_args
-        .iter()
-        .filter(|a| a.starts_with("--") && !a.starts_with("--save"))
-        .collect();
+    let flags = warden_npm::parse_args(npm_args).install_flags();
     for spec in specs {
         let name = match spec[1.min(spec.len())..].find('@') {
             Some(i) => &spec[..i + 1],
@@ -327,7 +244,7 @@ fn link_globally(
             .args([
                 "install",
                 "-g",
-                "--ignore-scripts",
+                "--ignore-scripts=true",
                 "--no-audit",
                 "--no-fund",
             ])
@@ -360,169 +277,6 @@ fn run_exec(project: &Path, e: &warden_npm::ExecRequest) -> Result<(String, u8),
         .status()
         .map_err(|err| Failure::new(exit::UNAVAILABLE, format!("could not run `{bin}`: {err}")))?;
     Ok((String::new(), exit_code(status)))
-}
-
-/// The decision on a checked plan: the report, and what to do next.
-pub(crate) struct Decision {
-    pub text: String,
-    /// Set when the tool must not run: 77 or 69.
-    pub code: Option<u8>,
-    pub warned: bool,
-    /// Packages whose install scripts (or builds) may run.
-    pub allow_scripts: Vec<String>,
-}
-
-/// Applies the policy to every checked package, writes the decision log,
-/// and renders the report.
-pub(crate) fn decide(
-    ecosystem: &str,
-    tool: &str,
-    command: String,
-    checked: &[Checked],
-    policy: &Policy,
-    global: &GlobalArgs,
-    project: &Path,
-) -> Decision {
-    let today = jiff::Zoned::now().date();
-    let mut reports = Vec::new();
-    let mut allow_scripts = Vec::new();
-    let mut used = BTreeSet::new();
-    for c in checked {
-        let subject = Subject {
-            ecosystem: ecosystem.to_owned(),
-            name: c.pkg.name.clone(),
-            version: c.pkg.version.clone(),
-            publisher: c.publisher.clone(),
-            attested_source: c.attested.clone(),
-        };
-        let findings: Vec<Decided> = c
-            .findings
-            .iter()
-            .map(|f| {
-                let (l, by) = policy.level(&subject, &f.code, f.default, today);
-                used.extend(by);
-                Decided {
-                    allow: format!(
-                        "[[allow]] package = \"{ecosystem}:{}\" version = \"{}\" findings = [\"{}\"] reason = \"…\" expires = \"YYYY-MM-DD\"",
-                        c.pkg.name, c.pkg.version, f.code
-                    ),
-                    code: f.code.clone(),
-                    level: l,
-                    default: f.default,
-                    summary: f.summary.clone(),
-                    evidence: f.evidence.clone(),
-                    allowed_by: by.map(|i| policy.allow[i].origin.clone()),
-                }
-            })
-            .collect();
-        let worst = findings
-            .iter()
-            .map(|f| f.level)
-            .max()
-            .unwrap_or(Level::Allow);
-        let verdict = if worst == Level::Deny {
-            "deny"
-        } else if !c.unknown.is_empty() {
-            "unknown"
-        } else if worst == Level::Warn {
-            "warn"
-        } else {
-            "allow"
-        };
-        let runs = c.runs_install_code || c.pkg.has_install_script;
-        // Scripts run when an allow entry says so, or when nothing was found.
-        let scripts = if !runs {
-            "none"
-        } else if ecosystem == "pypi" {
-            // pip has no separate script step: what runs (a build, a
-            // start-up hook) runs when the package is installed at all.
-            if worst == Level::Deny {
-                "skipped"
-            } else {
-                "run"
-            }
-        } else if policy
-            .scripts_allowed(&subject, today)
-            .inspect(|i| {
-                used.insert(*i);
-            })
-            .is_some()
-            || (worst == Level::Allow && c.unknown.is_empty())
-        {
-            allow_scripts.push(c.pkg.name.clone());
-            "run"
-        } else {
-            "skipped"
-        };
-        reports.push(PackageReport {
-            package: format!("{ecosystem}:{}", c.pkg.name),
-            version: c.pkg.version.clone(),
-            path: c.pkg.path.clone(),
-            integrity: c.pkg.integrity.clone(),
-            publisher: c.publisher.clone(),
-            verdict,
-            findings,
-            unknown: c.unknown.clone(),
-            scripts,
-        });
-    }
-    let count = |v: &str| reports.iter().filter(|r| r.verdict == v).count();
-    let mut summary = BTreeMap::new();
-    for v in ["allow", "warn", "deny", "unknown"] {
-        summary.insert(v, count(v));
-    }
-    let denied = count("deny") > 0;
-    let unknown = count("unknown") > 0;
-    let warned = count("warn") > 0;
-    let code = if denied {
-        Some(exit::BLOCKED)
-    } else if unknown && policy.on_error == OnError::Deny {
-        Some(exit::UNAVAILABLE)
-    } else {
-        None
-    };
-    let outcome = match (code, global.dry_run) {
-        (Some(exit::BLOCKED), _) => {
-            format!("blocked: {tool} did not run and the project's files are unchanged")
-        }
-        (Some(_), _) => {
-            format!("checks could not be completed (policy: on-error = deny): {tool} did not run")
-        }
-        (None, true) => format!("allowed (dry run: {tool} did not run)"),
-        (None, false) => format!("allowed: running {tool}"),
-    };
-    let report = GuardReport {
-        command,
-        packages: reports,
-        summary,
-        outcome,
-        unused_allow: policy
-            .allow
-            .iter()
-            .enumerate()
-            .filter(|(i, a)| !used.contains(i) && a.expires >= today)
-            .map(|(_, a)| a.origin.clone())
-            .collect(),
-        expired_allow: policy
-            .expired(today)
-            .iter()
-            .map(|a| a.origin.clone())
-            .collect(),
-    };
-    log_decisions(&project.join(&global.decision_log), &report, policy);
-    let text = match global.format {
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        Format::Human => human(&report),
-    };
-    Decision {
-        text,
-        code,
-        warned,
-        allow_scripts,
-    }
 }
 
 /// Moves the tarballs warden verified into npm's content-addressed cache
@@ -570,45 +324,6 @@ fn seed_npm_cache(stash: &Path, npm_cache: Option<&Path>) {
     }
 }
 
-/// After the decision: stop when it says so, for a dry run, or when a
-/// warning is not confirmed; otherwise show the report before the tool's
-/// own output and go on (`None`).
-pub(crate) fn before_running(
-    global: &GlobalArgs,
-    text: String,
-    code: Option<u8>,
-    warned: bool,
-    tool: &str,
-) -> Option<(String, u8)> {
-    if let Some(code) = code {
-        return Some((text, code));
-    }
-    if global.dry_run {
-        return Some((text, exit::OK));
-    }
-    if warned && !confirm(global, &text) {
-        return Some((
-            format!("{text}not confirmed: {tool} did not run\n"),
-            exit::BLOCKED,
-        ));
-    }
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
-    None
-}
-
-/// Asks on a terminal; without one (or with `CI` set) goes on.
-pub(crate) fn confirm(global: &GlobalArgs, report: &str) -> bool {
-    if global.yes || std::env::var_os("CI").is_some() || !std::io::stdin().is_terminal() {
-        return true;
-    }
-    eprint!("{report}warnings above: install anyway? [y/N] ");
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    matches!(answer.trim(), "y" | "Y" | "yes")
-}
-
 /// Writes the checked manifest and lockfile into the project, installs
 /// exactly that lockfile, then runs the allowed install scripts.
 fn install(
@@ -637,16 +352,14 @@ fn install(
         }
         write("package-lock.json", &r.lockfile)?;
     }
-    // Flags that shape the install (registry, omit, ...) go along; the
-    // command and its package specs do not: the lockfile says it all.
-    let flags: Vec<&String> = npm_args
-        .iter()
-        .filter(|a| a.starts_with("--") && !a.starts_with("--save") && *a != "--no-save")
-        .collect();
+    // Options that shape the install (registry, omit, ...) go along, each
+    // as one word, after warden's own, so no value-taking option of the
+    // user's can swallow `--ignore-scripts`; the command and its package
+    // specs do not: the lockfile says it all.
+    let flags = warden_npm::parse_args(npm_args).install_flags();
     let status = Command::new(npm_program())
-        .arg("ci")
+        .args(["ci", "--ignore-scripts=true", "--no-audit", "--no-fund"])
         .args(&flags)
-        .args(["--ignore-scripts", "--no-audit", "--no-fund"])
         .current_dir(project)
         .stdout(tool_stdout(ctx))
         .status()
@@ -654,7 +367,7 @@ fn install(
     if !status.success() || allow_scripts.is_empty() {
         return Ok(exit_code(status));
     }
-    let env = warden_npm::script_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
+    let env = warden_guard::approved_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
     let status = Command::new(npm_program())
         .arg("rebuild")
         .args(allow_scripts)
@@ -689,7 +402,7 @@ async fn check_all(
     baseline: &BTreeMap<String, String>,
     min_age: SignedDuration,
     policy: &Policy,
-) -> Vec<Checked> {
+) -> Vec<Assessment> {
     // One bulk advisory query for the whole plan, not one per package.
     let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in packages
@@ -740,7 +453,7 @@ async fn check_all(
         progress.tick(out.len());
     }
     progress.finish();
-    out.sort_by(|a, b| a.pkg.path.cmp(&b.pkg.path));
+    out.sort_by(|a, b| a.package.path.cmp(&b.package.path));
     out
 }
 
@@ -787,14 +500,14 @@ async fn check_one(
     internal: Option<String>,
     advisories: &Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>,
     stash: &Path,
-) -> Checked {
-    let mut c = Checked {
+) -> Assessment {
+    let mut c = Assessment {
         findings: Vec::new(),
         unknown: Vec::new(),
         publisher: None,
         attested: None,
         runs_install_code: false,
-        pkg: Pkg {
+        package: Package {
             name: planned.name.clone(),
             version: planned.version.clone(),
             path: planned.path.clone(),
@@ -816,7 +529,7 @@ async fn check_one(
             } else {
                 Level::Deny
             };
-            c.findings.push(raw(
+            c.findings.push(Finding::new(
                 "non-registry-source",
                 level,
                 format!(
@@ -832,7 +545,7 @@ async fn check_one(
             return c;
         }
         Source::Registry(Some(url)) if !url.starts_with(&registry) => {
-            c.findings.push(raw(
+            c.findings.push(Finding::new(
                 "lockfile-source-mismatch",
                 Level::Deny,
                 format!("the lockfile resolves it from `{url}`, not the registry configured for it (`{registry}`)"),
@@ -843,7 +556,7 @@ async fn check_one(
     }
     if let Some(required) = &internal {
         if !registry.starts_with(required.as_str()) {
-            c.findings.push(raw(
+            c.findings.push(Finding::new(
                 "dependency-confusion",
                 Level::Deny,
                 format!("`{name}` must come from `{required}` ([internal]), but resolves from `{registry}`"),
@@ -852,16 +565,16 @@ async fn check_one(
         }
     }
     match planned.integrity.as_deref() {
-        None => c.findings.push(raw(
+        None => c.findings.push(Finding::new(
             "integrity-missing",
             Level::Warn,
-            "the lockfile has no integrity for it".into(),
+            "the lockfile has no integrity for it",
             String::new(),
         )),
-        Some(i) if !i.contains("sha512-") => c.findings.push(raw(
+        Some(i) if !i.contains("sha512-") => c.findings.push(Finding::new(
             "integrity-weak",
             Level::Warn,
-            "the lockfile's integrity is not sha512".into(),
+            "the lockfile's integrity is not sha512",
             i.to_owned(),
         )),
         _ => {}
@@ -881,10 +594,10 @@ async fn check_one(
     let dist = manifest.dist.clone().unwrap_or_default();
     if let (Some(locked), Some(published)) = (&planned.integrity, &dist.integrity) {
         if locked != published {
-            c.findings.push(raw(
+            c.findings.push(Finding::new(
                 "integrity-mismatch",
                 Level::Deny,
-                "the lockfile's integrity differs from the one the registry publishes".into(),
+                "the lockfile's integrity differs from the one the registry publishes",
                 format!("lockfile {locked}, registry {published}"),
             ));
         }
@@ -951,7 +664,8 @@ async fn check_one(
             }
             c.runs_install_code = v.surface.runs_code;
             for f in &v.findings {
-                c.findings.push(raw(&f.0, f.1, f.2.clone(), f.3.clone()));
+                c.findings
+                    .push(Finding::new(&f.0, f.1, f.2.clone(), f.3.clone()));
             }
         }
         Err(e) => c.unknown.push(e.clone()),
@@ -980,7 +694,8 @@ async fn check_one(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            c.findings.push(raw(f.code, lvl, f.summary, evidence));
+            c.findings
+                .push(Finding::new(f.code, lvl, f.summary, evidence));
         }
     }
     c
@@ -1066,111 +781,5 @@ fn write_cached(path: &Path, v: &ArchiveVerdict) {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     if std::fs::write(&tmp, bytes).is_ok() {
         let _ = std::fs::rename(&tmp, path);
-    }
-}
-
-fn human(r: &GuardReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "warden: {}", r.command);
-    for p in &r.packages {
-        let shown: Vec<&Decided> = p
-            .findings
-            .iter()
-            .filter(|f| f.level > Level::Allow || f.allowed_by.is_some())
-            .collect();
-        if shown.is_empty() && p.unknown.is_empty() && p.scripts != "skipped" {
-            continue;
-        }
-        let _ = writeln!(out, "\n{}@{}  {}", p.package, p.version, p.verdict);
-        for f in shown {
-            let by = f
-                .allowed_by
-                .as_ref()
-                .map(|o| format!(" (allowed by {o})"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {:<5} {}  {}{by}",
-                f.level.as_str(),
-                f.code,
-                f.summary
-            );
-            if !f.evidence.is_empty() {
-                let _ = writeln!(out, "        {}", f.evidence);
-            }
-            if f.allowed_by.is_none() {
-                let _ = writeln!(out, "        to allow: {}", f.allow);
-            }
-        }
-        for u in &p.unknown {
-            let _ = writeln!(out, "  unknown: {u}");
-        }
-        if p.scripts == "skipped" {
-            let _ = writeln!(
-                out,
-                "  install scripts skipped: the policy does not allow them for this package"
-            );
-        }
-    }
-    for o in &r.expired_allow {
-        let _ = writeln!(out, "\nexpired allow entry at {o}: it no longer counts");
-    }
-    for o in &r.unused_allow {
-        let _ = writeln!(
-            out,
-            "\nunused allow entry at {o}: it matched nothing in this run"
-        );
-    }
-    let s = &r.summary;
-    let _ = writeln!(
-        out,
-        "\n{} packages: {} allowed, {} warned, {} denied, {} unknown. {}",
-        r.packages.len(),
-        s.get("allow").unwrap_or(&0),
-        s.get("warn").unwrap_or(&0),
-        s.get("deny").unwrap_or(&0),
-        s.get("unknown").unwrap_or(&0),
-        r.outcome
-    );
-    out
-}
-
-/// Appends one JSON line per package to the decision log.
-fn log_decisions(path: &Path, report: &GuardReport, policy: &Policy) {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(serde_json::to_vec(policy).unwrap_or_default());
-    let policy_digest = format!(
-        "sha256:{}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let time = jiff::Timestamp::now().to_string();
-    let mut lines = String::new();
-    for p in &report.packages {
-        let line = serde_json::json!({
-            "time": time,
-            "command": report.command,
-            "package": p.package,
-            "version": p.version,
-            "integrity": p.integrity,
-            "publisher": p.publisher,
-            "findings": p.findings.iter().map(|f| serde_json::json!({"code": f.code, "level": f.level})).collect::<Vec<_>>(),
-            "verdict": p.verdict,
-            "policy_digest": policy_digest,
-        });
-        lines.push_str(&line.to_string());
-        lines.push('\n');
-    }
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = f.write_all(lines.as_bytes());
     }
 }

@@ -15,7 +15,10 @@ use warden_registry::{IndexArgs, PypiClient, RedactedUrl};
 use crate::cli::{GlobalArgs, GuardArgs};
 use crate::context::Context;
 use crate::exit::{self, Failure};
-use crate::guard::{Checked, Decision, Pkg, decide, exit_code, raw, run_through};
+use warden_guard::{Assessment, Ecosystem, Finding, Package};
+
+use crate::drive::{Next, Run};
+use crate::guard::{exit_code, run_through};
 
 mod discover;
 
@@ -230,15 +233,18 @@ pub async fn pip(
             Err(warden_pip::Error::Resolve { message, .. })
                 if message.contains("DO NOT MATCH THE HASHES") =>
             {
-                let details: String = message.lines().take(12).collect::<Vec<_>>().join("\n");
-                return Ok((
-                    format!(
-                        "warden: {} {}\n\n  deny  integrity-mismatch  the files on the index do not match the hashes in the requirements\n        {details}\n\nblocked: pip did not run and nothing was installed\n",
-                        args.program.join(" "),
-                        args.args.join(" ")
-                    ),
-                    exit::BLOCKED,
-                ));
+                let mut checked = std::mem::take(&mut built.checks);
+                checked.extend(hash_mismatches(&message));
+                let run = round.run();
+                let decision = run.decide(Ecosystem::Pypi, &checked);
+                return Ok(match run.gate(decision, None) {
+                    Next::Stop(text, code) => (text, code),
+                    // Allowed by an entry: pip still refuses these files.
+                    Next::Go(going) => {
+                        going.finish(exit::BLOCKED);
+                        (String::new(), exit::BLOCKED)
+                    }
+                });
             }
             Err(e) => {
                 return Err(Failure::new(exit::UNAVAILABLE, e.to_string())
@@ -295,24 +301,36 @@ pub async fn pip(
         }
         checked.push(c);
     }
-    let tool = args.program.join(" ");
-    let Decision {
-        text, code, warned, ..
-    } = decide(
-        "pypi",
-        &tool,
-        format!("{tool} {}", args.args.join(" ")),
-        &checked,
-        &policy,
-        global,
-        &cwd,
-    );
-    if let Some(stop) = crate::guard::before_running(global, text, code, warned, "pip") {
-        return Ok(stop);
-    }
+    let run = round.run();
+    let going = match run.gate(run.decide(Ecosystem::Pypi, &checked), None) {
+        Next::Stop(text, code) => return Ok((text, code)),
+        Next::Go(going) => going,
+    };
+    let code = install(
+        ctx, &policy, args, &cwd, command, &plan, &files, &editables, &built,
+    )?;
+    going.finish(code);
+    Ok((String::new(), code))
+}
+
+/// Installs exactly the checked files, by hash, from a private directory
+/// (or, for `download` and `wheel`, puts them where pip would), then the
+/// user's editable projects in place.
+#[allow(clippy::too_many_arguments)]
+fn install(
+    ctx: &Context,
+    policy: &Policy,
+    args: &GuardArgs,
+    cwd: &Path,
+    command: PipCommand,
+    plan: &[Planned],
+    files: &BTreeMap<String, Vec<u8>>,
+    editables: &[(String, String)],
+    built: &BuildState,
+) -> Result<u8, Failure> {
     // Only the checked bytes, by hash, from a private directory.
     let dir = tempdir()?;
-    for (name, bytes) in &files {
+    for (name, bytes) in files {
         std::fs::write(dir.path().join(name), bytes)
             .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
     }
@@ -321,11 +339,11 @@ pub async fn pip(
             let dest = cwd.join(dest.unwrap_or_default());
             std::fs::create_dir_all(&dest)
                 .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
-            for (name, bytes) in &files {
+            for (name, bytes) in files {
                 std::fs::write(dest.join(name), bytes)
                     .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
             }
-            Ok((String::new(), exit::OK))
+            Ok(exit::OK)
         }
         _ => {
             let pinned: Vec<(String, String, String)> = plan
@@ -340,7 +358,7 @@ pub async fn pip(
                     Some((p.name.clone(), p.version.clone(), sha))
                 })
                 .collect();
-            let env = warden_npm::script_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
+            let env = warden_guard::approved_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
             let status = warden_pip::install_pinned(
                 &args.program,
                 dir.path(),
@@ -351,7 +369,7 @@ pub async fn pip(
             )
             .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
             if !status.success() || editables.is_empty() {
-                return Ok((String::new(), exit_code(status)));
+                return Ok(exit_code(status));
             }
             // The user's own projects, in place. Their dependencies are
             // installed; their builds see only the checked files.
@@ -361,9 +379,62 @@ pub async fn pip(
                     .args(editables.iter().flat_map(|(path, _)| ["-e", path.as_str()]))
                     .args(warden_pip::install_flags(&args.args));
             })?;
-            Ok((String::new(), exit_code(status)))
+            Ok(exit_code(status))
         }
     }
+}
+
+/// The files pip's resolver found not to match the requirements' hashes,
+/// each an `integrity-mismatch` (pip names them `name==version from url:`).
+fn hash_mismatches(message: &str) -> Vec<Assessment> {
+    let mut out: Vec<Assessment> = Vec::new();
+    let evidence = |from: usize| -> String {
+        message
+            .lines()
+            .skip(from + 1)
+            .take(2)
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (i, line) in message.lines().enumerate() {
+        let Some((req, url)) = line
+            .trim()
+            .strip_suffix(':')
+            .and_then(|l| l.split_once(" from "))
+        else {
+            continue;
+        };
+        let (name, version) = req.split_once("==").unwrap_or((req, ""));
+        let mut a = Assessment::of(Package {
+            name: normalize_name(name),
+            version: version.to_owned(),
+            path: url.rsplit('/').next().unwrap_or(url).to_owned(),
+            integrity: None,
+            has_install_script: false,
+        });
+        a.finding(Finding::new(
+            "integrity-mismatch",
+            Level::Deny,
+            "the file on the index does not match the hash in the requirements",
+            evidence(i),
+        ));
+        out.push(a);
+    }
+    if out.is_empty() {
+        let mut a = Assessment::of(Package {
+            name: "requirements".to_owned(),
+            ..Package::default()
+        });
+        a.finding(Finding::new(
+            "integrity-mismatch",
+            Level::Deny,
+            "the files on the index do not match the hashes in the requirements",
+            message.lines().take(8).collect::<Vec<_>>().join(" / "),
+        ));
+        out.push(a);
+    }
+    out
 }
 
 /// Runs pip (`program` may be `python -m pip`) with the arguments `args`
@@ -474,7 +545,7 @@ async fn check_many(
     items: &[Planned],
     hashes: &BTreeMap<String, Vec<String>>,
     min_age: SignedDuration,
-) -> Vec<(Checked, Option<Vec<u8>>)> {
+) -> Vec<(Assessment, Option<Vec<u8>>)> {
     let policy = std::sync::Arc::new(policy.clone());
     let hashes = std::sync::Arc::new(hashes.clone());
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
@@ -511,7 +582,7 @@ async fn check_many(
                 let mut c = unchecked(p);
                 c.unknown.push(format!(
                     "pypi:{}=={}: the check of {} did not finish",
-                    c.pkg.name, p.version, p.filename
+                    c.package.name, p.version, p.filename
                 ));
                 (c, None)
             })
@@ -520,9 +591,9 @@ async fn check_many(
 }
 
 /// A planned file, before anything is known about it.
-fn unchecked(p: &Planned) -> Checked {
-    Checked {
-        pkg: Pkg {
+fn unchecked(p: &Planned) -> Assessment {
+    Assessment {
+        package: Package {
             name: normalize_name(&p.name),
             version: p.version.clone(),
             path: p.filename.clone(),
@@ -546,27 +617,27 @@ async fn check_one(
     p: &Planned,
     hashes: &BTreeMap<String, Vec<String>>,
     min_age: SignedDuration,
-) -> (Checked, Option<Vec<u8>>) {
+) -> (Assessment, Option<Vec<u8>>) {
     let name = normalize_name(&p.name);
     let mut c = unchecked(p);
     if p.is_direct {
-        c.findings.push(raw(
+        c.findings.push(Finding::new(
             "non-registry-source",
             if p.requested {
                 Level::Warn
             } else {
                 Level::Deny
             },
-            "installed from a URL, not an index: who published it cannot be checked".into(),
+            "installed from a URL, not an index: who published it cannot be checked",
             p.url.clone(),
         ));
     }
     if let (Some(want), Some(got)) = (hashes.get(&name), &p.sha256) {
         if !want.iter().any(|h| h.eq_ignore_ascii_case(got)) {
-            c.findings.push(raw(
+            c.findings.push(Finding::new(
                 "integrity-mismatch",
                 Level::Deny,
-                "the requirements file pins other hashes than the index publishes".into(),
+                "the requirements file pins other hashes than the index publishes",
                 format!("requirements {}, index sha256:{got}", want.join(" / ")),
             ));
         }
@@ -588,7 +659,7 @@ async fn check_one(
             .map(|(i, _)| i.to_string())
             .collect();
         if !others.is_empty() {
-            c.findings.push(raw(
+            c.findings.push(Finding::new(
                 "dependency-confusion",
                 Level::Deny,
                 format!(
@@ -611,7 +682,7 @@ async fn check_one(
             .iter()
             .any(|(i, _)| i.to_string().starts_with(required))
         {
-            c.findings.push(raw(
+            c.findings.push(Finding::new(
                 "dependency-confusion",
                 Level::Deny,
                 format!("`{name}` must come from `{required}` ([internal])"),
@@ -621,10 +692,10 @@ async fn check_one(
     }
     let local = p.url.starts_with("file://");
     if local && !p.is_direct {
-        c.findings.push(raw(
+        c.findings.push(Finding::new(
             "non-registry-source",
             Level::Warn,
-            "from a local directory (--find-links), not an index: who published it cannot be checked".into(),
+            "from a local directory (--find-links), not an index: who published it cannot be checked",
             p.url.clone(),
         ));
     }
@@ -664,7 +735,7 @@ async fn check_one(
     };
     let expected = p.sha256.clone().map(Expected::Sha256Hex);
     if expected.is_none() {
-        c.pkg.integrity = Some(format!("sha256:{}", sha256_hex(&bytes)));
+        c.package.integrity = Some(format!("sha256:{}", sha256_hex(&bytes)));
     }
     let hint = if p.filename.ends_with(".whl") {
         ArtifactKind::Wheel
@@ -693,7 +764,7 @@ async fn check_one(
 /// Verifies and reads an artifact, and adds what the rules found to `c`.
 /// `None` (with the reason in `c.unknown`) when it cannot be read.
 fn judge(
-    c: &mut Checked,
+    c: &mut Assessment,
     label: &str,
     bytes: &[u8],
     expected: Option<&Expected>,
@@ -709,7 +780,7 @@ fn judge(
         };
     c.runs_install_code = analysis.surface.runs_code();
     for f in &analysis.findings {
-        c.findings.push(raw(
+        c.findings.push(Finding::new(
             &f.rule,
             f.level,
             f.summary.clone(),
@@ -736,7 +807,7 @@ fn read_local(path: &str) -> Result<Vec<u8>, String> {
 
 async fn history(
     client: &PypiClient,
-    c: &mut Checked,
+    c: &mut Assessment,
     source: Option<(&RedactedUrl, &SimpleProject)>,
     version: &str,
     analysis: &warden_rules::Analysis,
@@ -745,7 +816,7 @@ async fn history(
     let Some((index, page)) = source else {
         c.unknown.push(format!(
             "pypi:{}: no configured index lists this file",
-            c.pkg.name
+            c.package.name
         ));
         return;
     };
@@ -778,7 +849,8 @@ async fn history(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            c.findings.push(raw(f.code, f.level, f.summary, evidence));
+            c.findings
+                .push(Finding::new(f.code, f.level, f.summary, evidence));
         }
     }
 }
@@ -786,7 +858,7 @@ async fn history(
 /// Everything built in one run.
 struct BuildState {
     /// The checks made before building (the build requirements' too).
-    checks: Vec<Checked>,
+    checks: Vec<Assessment>,
     /// Checked sdists and build requirements: all a build can see.
     verified: tempfile::TempDir,
     /// Where built wheels go; pip's plan finds them here.
@@ -799,7 +871,7 @@ struct BuildState {
 
 /// Something pip would build: judged first, built only once allowed.
 struct ToBuild {
-    checked: Checked,
+    checked: Assessment,
     /// An sdist in the verified directory, or a project directory.
     target: std::path::PathBuf,
     build_requirements: Vec<String>,
@@ -817,6 +889,16 @@ struct Round<'a> {
 }
 
 impl Round<'_> {
+    fn run(&self) -> Run<'_> {
+        Run {
+            global: self.global,
+            policy: self.policy,
+            tool: self.args.program.join(" "),
+            command: crate::drive::command_line(&self.args.program, &self.args.args),
+            project: self.cwd,
+        }
+    }
+
     /// Checks the items' build requirements, decides on the items and
     /// them, and builds each item (secrets hidden, from checked files
     /// only). `Some` is the report and exit code when it must stop.
@@ -867,36 +949,18 @@ impl Round<'_> {
                 checked.push(c);
             }
         }
-        let tool = self.args.program.join(" ");
-        let Decision {
-            text, code, warned, ..
-        } = decide(
-            "pypi",
-            &tool,
-            format!("{tool} {}", self.args.args.join(" ")),
-            &checked,
-            self.policy,
-            self.global,
-            self.cwd,
+        let run = self.run();
+        let dry_run = (
+            "dry run: nothing was built, so what the builds would depend on is not known or checked\n",
+            exit::UNAVAILABLE,
         );
-        if let Some(code) = code {
+        // Approved here; the final decision over the whole plan records it.
+        if let Next::Stop(text, code) =
+            run.gate(run.decide(Ecosystem::Pypi, &checked), Some(dry_run))
+        {
             return Ok(Some((text, code)));
         }
-        if self.global.dry_run {
-            return Ok(Some((
-                format!(
-                    "{text}dry run: nothing was built, so what the builds would depend on is not known or checked\n"
-                ),
-                exit::UNAVAILABLE,
-            )));
-        }
-        if warned && !crate::guard::confirm(self.global, &text) {
-            return Ok(Some((
-                format!("{text}not confirmed: nothing was built\n"),
-                exit::BLOCKED,
-            )));
-        }
-        let env = warden_npm::script_env(
+        let env = warden_guard::approved_env(
             &self.ctx.env.vars,
             &self.policy.hide_env,
             &self.policy.keep_env,
@@ -939,7 +1003,7 @@ impl Round<'_> {
             };
             if !status.success() {
                 return Ok(Some((
-                    format!("{text}building {} failed: nothing was installed\n", names()),
+                    format!("building {} failed: nothing was installed\n", names()),
                     exit_code(status),
                 )));
             }
@@ -1079,11 +1143,11 @@ async fn judge_sdist(
     })
 }
 
-fn sdist_finding(c: &mut Checked, what: &str) {
-    c.findings.push(raw(
+fn sdist_finding(c: &mut Assessment, what: &str) {
+    c.findings.push(Finding::new(
         "sdist-build",
         Level::Warn,
-        "installing it means building it, which runs its setup.py or build backend".into(),
+        "installing it means building it, which runs its setup.py or build backend",
         what.to_owned(),
     ));
 }
@@ -1115,8 +1179,8 @@ async fn source_items(
                     .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                     .unwrap_or_else(|| req.text.clone());
                 ToBuild {
-                    checked: Checked {
-                        pkg: Pkg {
+                    checked: Assessment {
+                        package: Package {
                             name,
                             version: "local".into(),
                             path: path.display().to_string(),
@@ -1174,18 +1238,18 @@ async fn source_items(
                     .map(|n| n.split('@').next().unwrap_or(n).trim_end_matches(".git"))
                     .filter(|n| !n.is_empty())
                     .map_or_else(|| "vcs".to_owned(), normalize_name);
-                let mut c = Checked {
-                    pkg: Pkg {
+                let mut c = Assessment {
+                    package: Package {
                         name: name.clone(),
                         version: checkout.commit.chars().take(12).collect(),
                         path: shown.clone(),
                         integrity: Some(format!("git:{}", checkout.commit)),
                         has_install_script: true,
                     },
-                    findings: vec![raw(
+                    findings: vec![Finding::new(
                         "non-registry-source",
                         Level::Warn,
-                        "installed from a VCS URL, not an index: who published it cannot be checked".into(),
+                        "installed from a VCS URL, not an index: who published it cannot be checked",
                         format!("{shown} at commit {}", checkout.commit),
                     )],
                     unknown: Vec::new(),
@@ -1200,7 +1264,7 @@ async fn source_items(
                     Ok(bytes) => {
                         if let Some(a) = judge(&mut c, &label, &bytes, None, ArtifactKind::Sdist) {
                             if let Some(n) = &a.surface.name {
-                                c.pkg.name = normalize_name(n);
+                                c.package.name = normalize_name(n);
                             }
                             build_requirements = sdist_build_requirements(&label, &bytes);
                         }

@@ -6,6 +6,7 @@ mod artifact;
 mod cli;
 mod context;
 mod diff;
+mod drive;
 mod exit;
 mod guard;
 mod guard_pip;

@@ -1,0 +1,26 @@
+//! The guard's spine, shared by the npm and pip adapters and the binary.
+//!
+//! Each adapter turns its command line into a plan and checks every
+//! package of it, producing one [`Assessment`] per package. Everything
+//! after that is the same for both ecosystems and lives here, once:
+//! [`decide`] applies the policy (a pure function of the assessments, the
+//! policy and today's date), [`Report`] is what is shown and logged, and
+//! [`approved_env`] is the only environment approved code (install
+//! scripts, builds) ever runs with.
+//!
+//! The rules that make warden trustworthy are enforced in [`decide`]: a
+//! check that could not complete is `unknown`, never clean; a `deny`
+//! anywhere stops the whole plan; install scripts run only for packages
+//! with nothing found or an allow entry that says so.
+
+mod decide;
+mod env;
+mod report;
+mod vocab;
+
+pub use decide::{DecidedFinding, Decision, PackageDecision, Scripts, Stop, Verdict, decide};
+pub use env::{approved_env, is_secret_name};
+pub use report::{Approval, Outcome, Report, log_lines, policy_digest};
+pub use vocab::{Assessment, Ecosystem, Finding, Package};
+
+pub use warden_policy::Level;
