@@ -13,14 +13,23 @@
 //! anywhere stops the whole plan; install scripts run only for packages
 //! with nothing found or an allow entry that says so.
 
+pub mod artifact;
+pub mod cache;
 mod decide;
 mod env;
+mod error;
+pub mod facts;
+mod gate;
 mod report;
+mod settings;
 mod vocab;
 
 pub use decide::{DecidedFinding, Decision, PackageDecision, Scripts, Stop, Verdict, decide};
 pub use env::{approved_env, is_secret_name};
+pub use error::{Error, io};
+pub use gate::{Approved, Gate, Phase, Stopped};
 pub use report::{Approval, Outcome, Report, log_lines, policy_digest};
+pub use settings::Settings;
 pub use vocab::{Assessment, Ecosystem, Finding, Package};
 
 pub use warden_policy::Level;

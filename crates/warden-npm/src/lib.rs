@@ -18,6 +18,8 @@ use std::process::Command;
 use serde::Serialize;
 
 mod args;
+pub mod guard;
+mod restore;
 
 pub use args::{Flag, FlagValue, NpmArgs, parse as parse_args};
 

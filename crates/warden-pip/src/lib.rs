@@ -16,6 +16,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+pub mod guard;
 mod placeholder;
 mod sources;
 pub use placeholder::{

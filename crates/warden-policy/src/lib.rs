@@ -85,6 +85,8 @@ struct RawSettings {
     hide_env: Option<Vec<String>>,
     /// Variables scripts keep even though they look like secrets.
     keep_env: Option<Vec<String>>,
+    /// Whether the project's own lifecycle scripts run after an install.
+    project_scripts: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -282,6 +284,9 @@ pub struct Policy {
     pub on_error: OnError,
     pub hide_env: Vec<String>,
     pub keep_env: Vec<String>,
+    /// The project's own `prepare`/`postinstall`... scripts run after a
+    /// guarded `npm install` or `npm ci`, as npm runs them.
+    pub project_scripts: bool,
     /// Finding code -> level, overriding the defaults.
     pub findings: BTreeMap<String, Level>,
     pub allow: Vec<AllowEntry>,
@@ -298,6 +303,7 @@ impl Default for Policy {
             on_error: OnError::Deny,
             hide_env: Vec::new(),
             keep_env: Vec::new(),
+            project_scripts: true,
             findings: BTreeMap::new(),
             allow: Vec::new(),
             internal: Vec::new(),
@@ -368,6 +374,9 @@ impl Policy {
             }
             self.hide_env.extend(s.hide_env.unwrap_or_default());
             self.keep_env.extend(s.keep_env.unwrap_or_default());
+            if let Some(p) = s.project_scripts {
+                self.project_scripts = p;
+            }
         }
         for (code, level) in raw.findings.unwrap_or_default() {
             if !known_codes.contains(&code.as_str()) {

@@ -51,6 +51,15 @@ impl Context {
             .to_owned()
     }
 
+    /// What a guarded run takes from here, under `policy`.
+    pub fn settings<'a>(&'a self, policy: &'a warden_policy::Policy) -> warden_guard::Settings<'a> {
+        warden_guard::Settings {
+            policy,
+            env: &self.env,
+            json_output: self.json_output,
+        }
+    }
+
     pub fn npm(&self, cli: &[(String, String)]) -> Result<NpmClient, Failure> {
         let config = NpmConfig::discover(&self.env, cli, &self.npm_program())?;
         Ok(NpmClient::new(self.http.clone(), config))

@@ -78,8 +78,8 @@ pub async fn run(ctx: &Context, args: &DiffArgs, format: Format) -> Result<Strin
             let from_v = doc.resolve(Some(&args.from))?.to_owned();
             let to_v = doc.resolve(Some(&args.to))?.to_owned();
             let (a, b) = tokio::try_join!(
-                crate::artifact::npm(&client, &doc, &from_v),
-                crate::artifact::npm(&client, &doc, &to_v)
+                warden_guard::artifact::npm(&client, &doc, &from_v),
+                warden_guard::artifact::npm(&client, &doc, &to_v)
             )?;
             (format!("npm:{name}"), (from_v, a), (to_v, b))
         }
@@ -96,8 +96,8 @@ pub async fn run(ctx: &Context, args: &DiffArgs, format: Format) -> Result<Strin
             })?;
             let project = client.project(&index, &name).await?;
             let ((fa, a), (fb, b)) = tokio::try_join!(
-                crate::artifact::pypi(&client, &project, &args.from),
-                crate::artifact::pypi(&client, &project, &args.to)
+                warden_guard::artifact::pypi(&client, &project, &args.from),
+                warden_guard::artifact::pypi(&client, &project, &args.to)
             )?;
             (
                 format!("pypi:{name}"),

@@ -2,123 +2,59 @@
 //! show the report, ask when a warning needs a yes, and record in the
 //! decision log what was decided, who approved it and what happened.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 
 use warden_guard::{
-    Approval, Assessment, Decision, Ecosystem, Level, Outcome, Report, Scripts, Stop,
+    Approval, Approved, Assessment, Ecosystem, Gate, Level, Outcome, Phase, Report, Scripts, Stop,
+    Stopped, Verdict,
 };
 use warden_policy::Policy;
 
 use crate::cli::{Format, GlobalArgs};
 use crate::exit;
 
-/// What a run needs to know to show and record its decision.
+/// The binary's side of a guarded run: decides, shows the report, asks
+/// when a warning needs a yes, and records what happened.
 pub(crate) struct Run<'a> {
-    pub global: &'a GlobalArgs,
-    pub policy: &'a Policy,
+    global: &'a GlobalArgs,
+    policy: &'a Policy,
     /// The package manager, as shown: `npm`, `pip`, `python -m pip`.
-    pub tool: String,
+    tool: String,
     /// The command line, credentials redacted.
-    pub command: String,
-    /// Where the decision log lives (relative paths from here).
-    pub project: &'a Path,
-}
-
-/// A decision that lets the package manager run: recorded once it has.
-pub(crate) struct Going {
-    report: Report,
+    command: String,
+    /// Where the decision log is.
     log: PathBuf,
     digest: String,
+    /// The report of the approval the package manager runs under.
+    going: Option<Report>,
+    /// Packages with warnings a person said yes to (`name@version`): not
+    /// asked about again in a later phase of the same run.
+    confirmed: BTreeSet<String>,
+    progress: Progress,
 }
 
-impl Going {
-    /// The packages whose install scripts may run.
-    pub fn allow_scripts(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .report
-            .packages
-            .iter()
-            .filter(|p| p.scripts == Scripts::Run)
-            .map(|p| p.name.clone())
-            .collect();
-        names.dedup();
-        names
-    }
-
-    /// Records what the package manager did.
-    pub fn finish(mut self, code: u8) {
-        self.report.result = if code == exit::OK {
-            Outcome::Installed
-        } else {
-            Outcome::Failed { code }
-        };
-        append_log(&self.log, &self.report, &self.digest);
-    }
-}
-
-/// What to do after the decision.
-pub(crate) enum Next {
-    /// Stop with this output and exit code (recorded already).
-    Stop(String, u8),
-    /// Go on: the report is shown; `finish` records the outcome.
-    Go(Going),
-}
-
-impl Run<'_> {
-    pub fn decide(&self, ecosystem: Ecosystem, assessments: &[Assessment]) -> Decision {
-        warden_guard::decide(
-            ecosystem,
-            assessments,
-            self.policy,
-            jiff::Zoned::now().date(),
-        )
-    }
-
-    /// Stops when the decision says so, for a dry run, or when a warning
-    /// is not confirmed; otherwise shows the report before the tool's own
-    /// output and goes on. `dry_run_note` is added to a dry run's report.
-    pub fn gate(&self, decision: Decision, dry_run: Option<(&str, u8)>) -> Next {
-        let needs_yes = decision.needs_confirmation();
-        let result = match (decision.stop, self.global.dry_run) {
-            (Some(stop), _) => Outcome::of_stop(stop),
-            (None, true) => Outcome::DryRun,
-            (None, false) => Outcome::Allowed,
-        };
-        let stop_code = decision.stop.map(|s| match s {
-            Stop::Blocked => exit::BLOCKED,
-            Stop::Incomplete => exit::UNAVAILABLE,
-        });
-        let mut report = Report::new(self.command.clone(), &self.tool, decision, result);
-        let log = self.project.join(&self.global.decision_log);
-        let digest = warden_guard::policy_digest(self.policy);
-        if let Some(code) = stop_code {
-            append_log(&log, &report, &digest);
-            return Next::Stop(self.render(&report), code);
+impl<'a> Run<'a> {
+    pub fn new(
+        global: &'a GlobalArgs,
+        policy: &'a Policy,
+        program: &[String],
+        args: &[String],
+        project: &Path,
+    ) -> Self {
+        Self {
+            global,
+            policy,
+            tool: program.join(" "),
+            command: command_line(program, args),
+            log: project.join(&global.decision_log),
+            digest: warden_guard::policy_digest(policy),
+            going: None,
+            confirmed: BTreeSet::new(),
+            progress: Progress::new(),
         }
-        if self.global.dry_run {
-            append_log(&log, &report, &digest);
-            let (note, code) = dry_run.unwrap_or(("", exit::OK));
-            return Next::Stop(format!("{}{note}", self.render(&report)), code);
-        }
-        if needs_yes {
-            report.approval = approval(self.global);
-            if report.approval == Approval::Prompt && !ask(&self.render(&report)) {
-                report.result = Outcome::Declined;
-                report.outcome = Outcome::Declined.sentence(&self.tool);
-                append_log(&log, &report, &digest);
-                return Next::Stop(self.render(&report), exit::BLOCKED);
-            }
-        }
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(self.render(&report).as_bytes());
-        let _ = out.flush();
-        Next::Go(Going {
-            report,
-            log,
-            digest,
-        })
     }
 
     fn render(&self, report: &Report) -> String {
@@ -128,6 +64,151 @@ impl Run<'_> {
                 serde_json::to_string_pretty(report).unwrap_or_default()
             ),
             Format::Human => human(report),
+        }
+    }
+
+    fn stop(&self, report: &Report, note: &str, code: u8) -> Stopped {
+        append_log(&self.log, report, &self.digest);
+        Stopped {
+            output: format!("{}{note}", self.render(report)),
+            code,
+        }
+    }
+}
+
+impl Gate for Run<'_> {
+    fn gate(
+        &mut self,
+        ecosystem: Ecosystem,
+        assessments: &[Assessment],
+        phase: Phase,
+    ) -> Result<Approved, Stopped> {
+        self.progress.finish();
+        let decision = warden_guard::decide(
+            ecosystem,
+            assessments,
+            self.policy,
+            jiff::Zoned::now().date(),
+        );
+        let warned: BTreeSet<String> = decision
+            .packages
+            .iter()
+            .filter(|p| matches!(p.verdict, Verdict::Warn | Verdict::Unknown))
+            .map(|p| format!("{}@{}", p.package, p.version))
+            .collect();
+        let needs_yes = decision.needs_confirmation();
+        let stop = decision.stop;
+        let result = match (stop, self.global.dry_run) {
+            (Some(stop), _) => Outcome::of_stop(stop),
+            (None, true) => Outcome::DryRun,
+            (None, false) => Outcome::Allowed,
+        };
+        let mut report = Report::new(self.command.clone(), &self.tool, decision, result);
+        let approved = Approved {
+            allow_scripts: allow_scripts(&report),
+        };
+        match stop {
+            Some(Stop::Blocked) => return Err(self.stop(&report, "", exit::BLOCKED)),
+            Some(Stop::Incomplete) => return Err(self.stop(&report, "", exit::UNAVAILABLE)),
+            None => {}
+        }
+        if self.global.dry_run {
+            return Err(match phase {
+                Phase::Install => self.stop(&report, "", exit::OK),
+                Phase::Build => self.stop(
+                    &report,
+                    "dry run: nothing was built, so what the builds would depend on is not known or checked\n",
+                    exit::UNAVAILABLE,
+                ),
+            });
+        }
+        if needs_yes {
+            report.approval = approval(self.global);
+            let new: Vec<&String> = warned.difference(&self.confirmed).collect();
+            if report.approval == Approval::Prompt && !new.is_empty() {
+                if !ask(&self.render(&report)) {
+                    report.result = Outcome::Declined;
+                    report.outcome = Outcome::Declined.sentence(&self.tool);
+                    let note = match phase {
+                        Phase::Build => "not confirmed: nothing was built\n",
+                        Phase::Install => "",
+                    };
+                    return Err(self.stop(&report, note, exit::BLOCKED));
+                }
+                self.confirmed.extend(warned);
+            }
+        }
+        // A build is followed by the decision on the whole plan: that one
+        // is shown and recorded.
+        if phase == Phase::Install {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(self.render(&report).as_bytes());
+            let _ = out.flush();
+            self.going = Some(report);
+        }
+        Ok(approved)
+    }
+
+    fn finished(&mut self, code: u8) {
+        if let Some(mut report) = self.going.take() {
+            report.result = if code == exit::OK {
+                Outcome::Installed
+            } else {
+                Outcome::Failed { code }
+            };
+            append_log(&self.log, &report, &self.digest);
+        }
+    }
+
+    fn note(&mut self, line: &str) {
+        self.progress.finish();
+        eprintln!("warden: {line}");
+    }
+
+    fn progress(&mut self, done: usize, total: usize) {
+        self.progress.tick(done, total);
+    }
+}
+
+fn allow_scripts(report: &Report) -> Vec<String> {
+    let mut names: Vec<String> = report
+        .packages
+        .iter()
+        .filter(|p| p.scripts == Scripts::Run)
+        .map(|p| p.name.clone())
+        .collect();
+    names.dedup();
+    names
+}
+
+/// A one-line progress count on stderr, shown only on a terminal and only
+/// once checking has taken more than a moment.
+struct Progress {
+    started: std::time::Instant,
+    shown: bool,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            shown: false,
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&mut self, done: usize, total: usize) {
+        if self.enabled && self.started.elapsed() > std::time::Duration::from_millis(800) {
+            self.shown = true;
+            eprint!("\rwarden: checked {done}/{total} packages");
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            eprintln!();
+            self.shown = false;
         }
     }
 }
@@ -241,7 +322,7 @@ fn human(r: &Report) -> String {
 /// The command line as shown and logged: URLs without their passwords,
 /// and the values of credential settings (`--//host/:_authToken=…`)
 /// replaced by `****`.
-pub(crate) fn command_line(program: &[String], args: &[String]) -> String {
+fn command_line(program: &[String], args: &[String]) -> String {
     program
         .iter()
         .chain(args)

@@ -50,6 +50,19 @@ impl From<warden_registry::Error> for Failure {
     }
 }
 
+impl From<warden_guard::Error> for Failure {
+    fn from(e: warden_guard::Error) -> Self {
+        use warden_guard::Error as E;
+        let hint = e.hint();
+        let failure = match e {
+            E::Registry(e) => return e.into(),
+            E::Usage { message, .. } => Self::new(USAGE, message),
+            other => Self::new(UNAVAILABLE, other.to_string()),
+        };
+        Self { hint, ..failure }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use warden_history::Judgement;
 use warden_registry::RedactedUrl;
 use warden_registry::npm::{Packument, Person, VersionManifest};
-use warden_registry::pypi::{DistFile, DistKind, Provenance, SimpleProject, TrustedPublisher};
+use warden_registry::pypi::{DistKind, Provenance, SimpleProject, TrustedPublisher};
 use warden_rules::Analysis;
 
 use crate::cli::{Format, InspectArgs};
@@ -94,8 +94,8 @@ pub async fn run(
             if let Some(from) = &args.from {
                 doc.resolve(Some(from))?;
             }
-            let surface = crate::artifact::npm(&client, &doc, &selected).await;
-            let history = crate::history::npm(
+            let surface = warden_guard::artifact::npm(&client, &doc, &selected).await;
+            let history = warden_guard::facts::npm(
                 &client,
                 &doc,
                 &selected,
@@ -103,14 +103,14 @@ pub async fn run(
                 surface
                     .as_ref()
                     .ok()
-                    .map(crate::history::SurfaceFacts::from)
+                    .map(warden_guard::facts::SurfaceFacts::from)
                     .as_ref(),
                 min_age,
-                crate::history::Advisories::Fetch,
+                warden_guard::facts::Advisories::Fetch,
             )
             .await;
-            report.set_surface(surface.map(|a| (None, a)));
-            report.set_history(history);
+            report.set_surface(surface.map(|a| (None, a)).map_err(Failure::from));
+            report.set_history(history.judgement);
             report
         }
         Target::Pypi { name, version } => {
@@ -140,7 +140,8 @@ pub async fn run(
                         requested: "latest".to_owned(),
                     })?,
             };
-            let provenance = fetch_provenance(&client, &name, &project, &selected).await?;
+            let provenance =
+                warden_guard::facts::fetch_provenance(&client, &name, &project, &selected).await?;
             let json_api = client.json_api(&index, &name).await?;
             let mut report = Report::Pypi(pypi_report(
                 &project,
@@ -158,8 +159,8 @@ pub async fn run(
                     .into());
                 }
             }
-            let surface = crate::artifact::pypi(&client, &project, &selected).await;
-            let history = crate::history::pypi(
+            let surface = warden_guard::artifact::pypi(&client, &project, &selected).await;
+            let history = warden_guard::facts::pypi(
                 &client,
                 &index,
                 &project,
@@ -169,13 +170,13 @@ pub async fn run(
                 surface
                     .as_ref()
                     .ok()
-                    .map(|(_, a)| crate::history::SurfaceFacts::from(a))
+                    .map(|(_, a)| warden_guard::facts::SurfaceFacts::from(a))
                     .as_ref(),
                 min_age,
             )
             .await;
-            report.set_surface(surface.map(|(f, a)| (Some(f), a)));
-            report.set_history(history);
+            report.set_surface(surface.map(|(f, a)| (Some(f), a)).map_err(Failure::from));
+            report.set_history(history.judgement);
             report
         }
     };
@@ -223,47 +224,6 @@ impl SurfaceReport {
             (None, None) => {}
         }
     }
-}
-
-/// Provenance per file URL: every file of the selected version, and one
-/// file of each other version (a release is uploaded by one publisher, and
-/// asking for every file of a long history costs a request each).
-pub(crate) async fn fetch_provenance(
-    client: &warden_registry::PypiClient,
-    name: &str,
-    project: &SimpleProject,
-    selected: &str,
-) -> Result<BTreeMap<String, Provenance>, Failure> {
-    let mut wanted: Vec<DistFile> = project.files_of(selected).into_iter().cloned().collect();
-    for version in project.versions() {
-        if version != selected {
-            if let Some(f) = project
-                .files_of(&version)
-                .into_iter()
-                .find(|f| f.provenance.is_some())
-            {
-                wanted.push(f.clone());
-            }
-        }
-    }
-    let mut tasks = tokio::task::JoinSet::new();
-    for file in wanted.into_iter().filter(|f| f.provenance.is_some()) {
-        let client = client.clone();
-        let name = name.to_owned();
-        tasks.spawn(async move {
-            let result = client.provenance(&name, &file).await;
-            (file.filename, result)
-        });
-    }
-    let mut out = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (filename, result) =
-            joined.map_err(|e| Failure::new(crate::exit::UNAVAILABLE, e.to_string()))?;
-        if let Some(p) = result? {
-            out.insert(filename, p);
-        }
-    }
-    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -749,7 +709,7 @@ impl NpmReport {
         }
         self.install_surface.human(&mut out);
         if let Some(h) = &self.history {
-            crate::history::human(&mut out, h);
+            history_human(&mut out, h);
         }
         out
     }
@@ -831,9 +791,35 @@ impl PypiReport {
         }
         self.install_surface.human(&mut out);
         if let Some(h) = &self.history {
-            crate::history::human(&mut out, h);
+            history_human(&mut out, h);
         }
         out
+    }
+}
+
+fn history_human(out: &mut String, j: &Judgement) {
+    let against = j
+        .previous
+        .as_deref()
+        .map(|p| format!(" (against {p})"))
+        .unwrap_or_default();
+    if j.findings.is_empty() {
+        let _ = writeln!(out, "  history{against}: no findings");
+    } else {
+        let _ = writeln!(out, "  history{against}:");
+        for f in &j.findings {
+            let level = f.level.as_str();
+            let _ = writeln!(out, "    {level:<5} {}  {}", f.code, f.summary);
+            for (k, v) in &f.evidence {
+                if !v.is_empty() {
+                    let _ = writeln!(out, "          {k}: {v}");
+                }
+            }
+            let _ = writeln!(out, "          to allow: {}", f.allow);
+        }
+    }
+    for u in &j.unknown {
+        let _ = writeln!(out, "    unknown {}: {}", u.code, u.reason);
     }
 }
 

@@ -2,15 +2,12 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod artifact;
 mod cli;
 mod context;
 mod diff;
 mod drive;
 mod exit;
 mod guard;
-mod guard_pip;
-mod history;
 mod inspect;
 mod policy;
 mod scan;
@@ -79,7 +76,7 @@ async fn run(cli: &Cli) -> Result<(String, u8), Failure> {
         Command::Policy(command) => policy::run(&cli.global, command),
         Command::Pip(args) => {
             let ctx = context::Context::new(&cli.global)?;
-            guard_pip::pip(&ctx, &cli.global, args).await
+            guard::pip(&ctx, &cli.global, args).await
         }
         Command::Npm(args) => {
             let ctx = context::Context::new(&cli.global)?;

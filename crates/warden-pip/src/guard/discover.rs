@@ -1,14 +1,14 @@
 //! Looking ahead for requirements only published as sdists, so that pip's
 //! wheel-only plan does not stop at each in turn (see
-//! `warden_pip::placeholder_wheel`). Only reads what indexes publish:
+//! `crate::placeholder_wheel`). Only reads what indexes publish:
 //! project pages, wheel metadata (PEP 658) and sdists' `PKG-INFO`. Nothing
 //! found here is trusted: it only saves rounds of planning.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::{Planned, Requirement};
 use jiff::SignedDuration;
-use warden_pip::{Planned, Requirement};
 use warden_registry::pypi::{DistFile, DistKind, normalize_name};
 use warden_registry::{PypiClient, RedactedUrl};
 
@@ -43,7 +43,7 @@ pub(super) async fn sdist_only(
 ) -> BTreeMap<String, Placeholder> {
     let mut wave: Vec<Requirement> = roots
         .iter()
-        .filter_map(|r| warden_pip::parse_requirement(r))
+        .filter_map(|r| crate::parse_requirement(r))
         .collect();
     // name -> extras asked for, and the dependencies of the release chosen.
     let mut seen: BTreeMap<String, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
@@ -88,9 +88,9 @@ pub(super) async fn sdist_only(
                 continue;
             };
             let deps = match release {
-                Some(Release::Wheel(metadata)) => warden_pip::field(&metadata, "Requires-Dist"),
+                Some(Release::Wheel(metadata)) => crate::field(&metadata, "Requires-Dist"),
                 Some(Release::Sdist(p, bytes)) => {
-                    let deps = warden_pip::field(&p.metadata, "Requires-Dist");
+                    let deps = crate::field(&p.metadata, "Requires-Dist");
                     if std::fs::write(dir.join(&p.wheel), bytes).is_ok() {
                         found.insert(p.wheel.clone(), *p);
                     }
@@ -109,8 +109,8 @@ pub(super) async fn sdist_only(
 
 /// The dependencies needed with `extras` requested.
 fn follow(deps: &[String], extras: &BTreeSet<String>, out: &mut Vec<Requirement>) {
-    for dep in deps.iter().filter_map(|d| warden_pip::parse_requirement(d)) {
-        let wanted = dep.marker.as_deref().map(warden_pip::marker_extras);
+    for dep in deps.iter().filter_map(|d| crate::parse_requirement(d)) {
+        let wanted = dep.marker.as_deref().map(crate::marker_extras);
         if wanted.is_none_or(|w| w.is_empty() || w.iter().any(|e| extras.contains(e))) {
             out.push(dep);
         }
@@ -180,14 +180,14 @@ async fn release(
     let metadata = super::top_level_text(&label, &body, "/PKG-INFO")?;
     // A PKG-INFO that names another release would only mislead the plan.
     let names_it = |field: &str, want: &str| {
-        warden_pip::field(&metadata, field)
+        crate::field(&metadata, field)
             .first()
             .is_some_and(|v| normalize_name(v) == normalize_name(want))
     };
     if !(names_it("Name", &req.name) && names_it("Version", &version)) {
         return None;
     }
-    let (wheel, bytes) = warden_pip::placeholder_wheel(&metadata).ok()?;
+    let (wheel, bytes) = crate::placeholder_wheel(&metadata).ok()?;
     Some(Release::Sdist(
         Box::new(Placeholder {
             sdist: Planned {

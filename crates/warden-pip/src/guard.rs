@@ -7,18 +7,13 @@ use std::process::Command;
 
 use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected, Limits};
-use warden_pip::{PipCommand, Planned};
+use warden_guard::facts;
+use warden_guard::{Assessment, Ecosystem, Error, Finding, Gate, Package, Phase, Settings};
 use warden_policy::{Level, Policy};
 use warden_registry::pypi::{DistKind, SimpleProject, normalize_name};
-use warden_registry::{IndexArgs, PypiClient, RedactedUrl};
+use warden_registry::{HttpClient, IndexArgs, PipConfig, PypiClient, RedactedUrl};
 
-use crate::cli::{GlobalArgs, GuardArgs};
-use crate::context::Context;
-use crate::exit::{self, Failure};
-use warden_guard::{Assessment, Ecosystem, Finding, Package};
-
-use crate::drive::{Next, Run};
-use crate::guard::{exit_code, run_through};
+use crate::{PipCommand, Planned};
 
 mod discover;
 
@@ -30,41 +25,47 @@ const TOGETHER: bool = false;
 /// Rounds of sdists needed by wheels built from sdists.
 const MAX_SDIST_ROUNDS: usize = 4;
 
-pub async fn pip(
-    ctx: &Context,
-    global: &GlobalArgs,
-    args: &GuardArgs,
-) -> Result<(String, u8), Failure> {
-    let policy = crate::policy::load(global)?;
-    let command = warden_pip::classify(&args.args);
+/// Runs `<program> <args>` (`pip install ...`, `python -m pip download
+/// ...`) under guard. The result is the output to print and the exit code.
+pub async fn run(
+    program: &[String],
+    args: &[String],
+    http: &HttpClient,
+    settings: Settings<'_>,
+    gate: &mut dyn Gate,
+) -> Result<(String, u8), Error> {
+    let policy = settings.policy;
+    let command = crate::classify(args);
     if command == PipCommand::Other {
-        return run_through(&args.program, &args.args);
+        return passthrough(program, args);
     }
-    let cwd = std::env::current_dir().map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
-    let index_args = IndexArgs::from_args(&args.args).with_requirement_files(&cwd);
-    let client = ctx.pypi(
+    let cwd = std::env::current_dir().map_err(|e| Error::usage(e.to_string()))?;
+    let index_args = IndexArgs::from_args(args).with_requirement_files(&cwd);
+    let python = settings.env.var("WARDEN_PYTHON").unwrap_or("python3");
+    let config = PipConfig::discover(
+        settings.env,
         if command == PipCommand::Install {
             "install"
         } else {
             "download"
         },
         &index_args,
+        python,
     )?;
-    let min_age =
-        SignedDuration::from_hours(i64::try_from(policy.min_release_age_hours).unwrap_or(48));
-    let pins = warden_pip::exact_pins(&args.args, &cwd);
-    let hashes = warden_pip::pinned_hashes(&args.args, &cwd);
+    let client = PypiClient::new(http.clone(), config);
+    let min_age = settings.min_age();
+    let pins = crate::exact_pins(args, &cwd);
+    let hashes = crate::pinned_hashes(args, &cwd);
     let mut pages = Pages::new(client.clone());
     let scratch = tempdir()?;
     // What pip would build (project directories, sdists, VCS URLs) comes
     // out of the plan: warden judges and builds it itself.
     let taken =
-        warden_pip::take_sources(&warden_pip::resolver_args(&args.args), &cwd, scratch.path())
-            .map_err(|e| {
-                Failure::new(exit::UNAVAILABLE, e).with_hint(
+        crate::take_sources(&crate::resolver_args(args), &cwd, scratch.path()).map_err(|e| {
+            Error::unavailable(e).with_hint(
             "warden guards names from an index, wheels, sdists, project directories and git URLs",
         )
-            })?;
+        })?;
     let mut resolver_args = taken.args;
     // Everything built in this run: the checks made before building, the
     // checked files builds may use, and the wheels built.
@@ -78,12 +79,9 @@ pub async fn pip(
     resolver_args.push("--find-links".into());
     resolver_args.push(built.dir.path().display().to_string());
     let round = Round {
-        ctx,
+        program,
+        settings,
         client: &client,
-        global,
-        policy: &policy,
-        args,
-        cwd: &cwd,
         min_age,
     };
     // Editable projects: installed in place once their dependencies are.
@@ -92,7 +90,7 @@ pub async fn pip(
         let items = source_items(
             &client,
             &mut pages,
-            &policy,
+            policy,
             &taken.sources,
             built.verified.path(),
             scratch.path(),
@@ -100,7 +98,7 @@ pub async fn pip(
         )
         .await?;
         match round
-            .build(&mut pages, items, ONE_BY_ONE, &mut built)
+            .build(gate, &mut pages, items, ONE_BY_ONE, &mut built)
             .await?
         {
             Some(stop) => return Ok(stop),
@@ -111,7 +109,7 @@ pub async fn pip(
                         built.dir.path().join(wheel).display(),
                         source.extras
                     ));
-                    if let warden_pip::Source::Local {
+                    if let crate::Source::Local {
                         path,
                         editable: true,
                     } = &source.source
@@ -129,7 +127,7 @@ pub async fn pip(
     // Releases with only an sdist, looked for ahead: placeholders carrying
     // their PKG-INFO let one plan find them all.
     let placeholder_dir = tempdir()?;
-    let roots = warden_pip::requirement_lines(&resolver_args, &cwd);
+    let roots = crate::requirement_lines(&resolver_args, &cwd);
     let mut placeholders =
         discover::sdist_only(&client, &mut pages, &roots, min_age, placeholder_dir.path()).await;
     if !placeholders.is_empty() {
@@ -144,7 +142,7 @@ pub async fn pip(
     let mut sdist_rounds = 0;
     for _ in 0..MAX_STEERING + MAX_SDIST_ROUNDS {
         let file = (!constraints.is_empty()).then_some(constraints_file.as_path());
-        match warden_pip::plan(&args.program, &resolver_args, file) {
+        match crate::plan(program, &resolver_args, file) {
             Ok(p) => {
                 plan = p;
                 // The placeholders the plan picked: their sdists are judged
@@ -167,7 +165,7 @@ pub async fn pip(
                             judge_sdist(
                                 &client,
                                 &mut pages,
-                                &policy,
+                                policy,
                                 &sdist,
                                 built.verified.path(),
                                 min_age,
@@ -175,7 +173,9 @@ pub async fn pip(
                             .await?,
                         );
                     }
-                    if let Some(stop) = round.build(&mut pages, items, TOGETHER, &mut built).await?
+                    if let Some(stop) = round
+                        .build(gate, &mut pages, items, TOGETHER, &mut built)
+                        .await?
                     {
                         return Ok(stop);
                     }
@@ -183,7 +183,7 @@ pub async fn pip(
                     for (i, ph) in &picked {
                         match built_from(&built, &ph.sdist) {
                             Some((wheel, metadata))
-                                if warden_pip::same_dependencies(&ph.metadata, &metadata) =>
+                                if crate::same_dependencies(&ph.metadata, &metadata) =>
                             {
                                 let p = &mut plan[*i];
                                 p.url =
@@ -202,52 +202,55 @@ pub async fn pip(
             }
             // Only sdists publish these: judge them, and build them once
             // allowed; their wheels may need further sdists.
-            Err(warden_pip::Error::Resolve {
+            Err(crate::Error::Resolve {
                 sdist_only,
                 message,
                 ..
             }) if !sdist_only.is_empty() => {
                 sdist_rounds += 1;
                 if sdist_rounds > MAX_SDIST_ROUNDS {
-                    return Err(Failure::new(exit::UNAVAILABLE, message).with_hint(format!(
+                    return Err(Error::unavailable(message).with_hint(format!(
                         "sdists built here keep needing further sdists; warden stops after {MAX_SDIST_ROUNDS} rounds"
                     )));
                 }
                 let items = index_sdists(
                     &client,
                     &mut pages,
-                    &policy,
+                    policy,
                     &sdist_only,
                     &message,
                     built.verified.path(),
                     min_age,
                 )
                 .await?;
-                if let Some(stop) = round.build(&mut pages, items, TOGETHER, &mut built).await? {
+                if let Some(stop) = round
+                    .build(gate, &mut pages, items, TOGETHER, &mut built)
+                    .await?
+                {
                     return Ok(stop);
                 }
                 continue;
             }
             // pip's resolver compared the files with the requirements'
             // hashes and they differ: that is a verdict, not a failure.
-            Err(warden_pip::Error::Resolve { message, .. })
+            Err(crate::Error::Resolve { message, .. })
                 if message.contains("DO NOT MATCH THE HASHES") =>
             {
                 let mut checked = std::mem::take(&mut built.checks);
                 checked.extend(hash_mismatches(&message));
-                let run = round.run();
-                let decision = run.decide(Ecosystem::Pypi, &checked);
-                return Ok(match run.gate(decision, None) {
-                    Next::Stop(text, code) => (text, code),
+                return Ok(match gate.gate(Ecosystem::Pypi, &checked, Phase::Install) {
+                    Err(stop) => (stop.output, stop.code),
                     // Allowed by an entry: pip still refuses these files.
-                    Next::Go(going) => {
-                        going.finish(exit::BLOCKED);
-                        (String::new(), exit::BLOCKED)
+                    Ok(_) => {
+                        gate.finished(77);
+                        return Err(Error::unavailable(
+                            "pip refuses files that do not match the hashes in the requirements",
+                        ));
                     }
                 });
             }
             Err(e) => {
-                return Err(Failure::new(exit::UNAVAILABLE, e.to_string())
+                return Err(Error::unavailable(e.to_string())
                     .with_hint("pip could not plan the install from published wheels; check the requirement and the index"));
             }
         }
@@ -268,19 +271,16 @@ pub async fn pip(
         }
         constraints.extend(fresh);
         std::fs::write(&constraints_file, constraints.join("\n") + "\n")
-            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            .map_err(|e| Error::unavailable(e.to_string()))?;
     }
 
     let placeholder_url = format!("file://{}", placeholder_dir.path().display());
     if let Some(p) = plan.iter().find(|p| p.url.starts_with(&placeholder_url)) {
-        return Err(Failure::new(
-            exit::UNAVAILABLE,
-            format!(
-                "pip's plan still needs `{}` built from its sdist after {} rounds",
-                p.name,
-                MAX_STEERING + MAX_SDIST_ROUNDS
-            ),
-        ));
+        return Err(Error::unavailable(format!(
+            "pip's plan still needs `{}` built from its sdist after {} rounds",
+            p.name,
+            MAX_STEERING + MAX_SDIST_ROUNDS
+        )));
     }
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut checked = std::mem::take(&mut built.checks);
@@ -294,22 +294,20 @@ pub async fn pip(
             files.insert(p.filename.clone(), bytes.clone());
         }
     }
-    let results = check_many(&client, &mut pages, &policy, &to_check, &hashes, min_age).await;
+    let results = check_many(&client, &mut pages, policy, &to_check, &hashes, min_age).await;
     for (p, (c, bytes)) in to_check.iter().zip(results) {
         if let Some(b) = bytes {
             files.insert(p.filename.clone(), b);
         }
         checked.push(c);
     }
-    let run = round.run();
-    let going = match run.gate(run.decide(Ecosystem::Pypi, &checked), None) {
-        Next::Stop(text, code) => return Ok((text, code)),
-        Next::Go(going) => going,
-    };
+    if let Err(stop) = gate.gate(Ecosystem::Pypi, &checked, Phase::Install) {
+        return Ok((stop.output, stop.code));
+    }
     let code = install(
-        ctx, &policy, args, &cwd, command, &plan, &files, &editables, &built,
+        program, args, settings, &cwd, command, &plan, &files, &editables, &built,
     )?;
-    going.finish(code);
+    gate.finished(code);
     Ok((String::new(), code))
 }
 
@@ -318,32 +316,31 @@ pub async fn pip(
 /// user's editable projects in place.
 #[allow(clippy::too_many_arguments)]
 fn install(
-    ctx: &Context,
-    policy: &Policy,
-    args: &GuardArgs,
+    program: &[String],
+    args: &[String],
+    settings: Settings<'_>,
     cwd: &Path,
     command: PipCommand,
     plan: &[Planned],
     files: &BTreeMap<String, Vec<u8>>,
     editables: &[(String, String)],
     built: &BuildState,
-) -> Result<u8, Failure> {
+) -> Result<u8, Error> {
     // Only the checked bytes, by hash, from a private directory.
     let dir = tempdir()?;
     for (name, bytes) in files {
         std::fs::write(dir.path().join(name), bytes)
-            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            .map_err(|e| Error::unavailable(e.to_string()))?;
     }
     match command {
         PipCommand::Fetch { dest } => {
             let dest = cwd.join(dest.unwrap_or_default());
-            std::fs::create_dir_all(&dest)
-                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            std::fs::create_dir_all(&dest).map_err(|e| Error::unavailable(e.to_string()))?;
             for (name, bytes) in files {
                 std::fs::write(dest.join(name), bytes)
-                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                    .map_err(|e| Error::unavailable(e.to_string()))?;
             }
-            Ok(exit::OK)
+            Ok(0)
         }
         _ => {
             let pinned: Vec<(String, String, String)> = plan
@@ -358,26 +355,26 @@ fn install(
                     Some((p.name.clone(), p.version.clone(), sha))
                 })
                 .collect();
-            let env = warden_guard::approved_env(&ctx.env.vars, &policy.hide_env, &policy.keep_env);
-            let status = warden_pip::install_pinned(
-                &args.program,
+            let env = settings.approved_env();
+            let status = crate::install_pinned(
+                program,
                 dir.path(),
                 &pinned,
-                &warden_pip::install_flags(&args.args),
+                &crate::install_flags(args),
                 &env,
-                crate::guard::tool_stdout(ctx),
+                settings.tool_stdout(),
             )
-            .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            .map_err(|e| Error::unavailable(e.to_string()))?;
             if !status.success() || editables.is_empty() {
                 return Ok(exit_code(status));
             }
             // The user's own projects, in place. Their dependencies are
             // installed; their builds see only the checked files.
-            let status = run_pip(&args.program, &env, ctx, |cmd| {
+            let status = run_pip(program, &env, settings, |cmd| {
                 cmd.args(["install", "--no-index", "--no-deps", "--find-links"])
                     .arg(built.verified.path())
                     .args(editables.iter().flat_map(|(path, _)| ["-e", path.as_str()]))
-                    .args(warden_pip::install_flags(&args.args));
+                    .args(crate::install_flags(args));
             })?;
             Ok(exit_code(status))
         }
@@ -437,29 +434,47 @@ fn hash_mismatches(message: &str) -> Vec<Assessment> {
     out
 }
 
+/// Runs pip with the user's arguments, unchanged: a command warden does
+/// not guard.
+fn passthrough(program: &[String], args: &[String]) -> Result<(String, u8), Error> {
+    let (p, prefix) = program
+        .split_first()
+        .ok_or_else(|| Error::usage("no package manager to run"))?;
+    let status = Command::new(p)
+        .args(prefix)
+        .args(args)
+        .status()
+        .map_err(|e| Error::unavailable(format!("could not run `{p}`: {e}")))?;
+    Ok((String::new(), exit_code(status)))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)
+}
+
 /// Runs pip (`program` may be `python -m pip`) with the arguments `args`
 /// adds, in `env` only, its output where the report wants it.
 fn run_pip(
     program: &[String],
     env: &[(String, String)],
-    ctx: &Context,
+    settings: Settings<'_>,
     args: impl FnOnce(&mut Command),
-) -> Result<std::process::ExitStatus, Failure> {
+) -> Result<std::process::ExitStatus, Error> {
     let (pip, prefix) = program
         .split_first()
-        .ok_or_else(|| Failure::new(exit::USAGE, "no pip to run"))?;
+        .ok_or_else(|| Error::usage("no pip to run"))?;
     let mut cmd = Command::new(pip);
     cmd.args(prefix);
     args(&mut cmd);
     cmd.env_clear()
         .envs(env.iter().cloned())
-        .stdout(crate::guard::tool_stdout(ctx))
+        .stdout(settings.tool_stdout())
         .status()
-        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("could not run `{pip}`: {e}")))
+        .map_err(|e| Error::unavailable(format!("could not run `{pip}`: {e}")))
 }
 
-fn tempdir() -> Result<tempfile::TempDir, Failure> {
-    tempfile::tempdir().map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))
+fn tempdir() -> Result<tempfile::TempDir, Error> {
+    tempfile::tempdir().map_err(|e| Error::unavailable(e.to_string()))
 }
 
 /// Project pages of every configured index, fetched once.
@@ -820,39 +835,29 @@ async fn history(
         ));
         return;
     };
-    let provenance = crate::inspect::fetch_provenance(client, &page.name, page, version)
-        .await
-        .unwrap_or_default();
-    let facts = crate::history::SurfaceFacts::from(analysis);
-    if let Some(j) = crate::history::pypi(
+    // Provenance that cannot be fetched is not provenance that is absent.
+    let provenance = match facts::fetch_provenance(client, &page.name, page, version).await {
+        Ok(p) => p,
+        Err(e) => {
+            c.unknown(format!(
+                "provenance-dropped: the provenance could not be fetched: {e}"
+            ));
+            BTreeMap::new()
+        }
+    };
+    let surface = facts::SurfaceFacts::from(analysis);
+    facts::pypi(
         client,
         index,
         page,
         &provenance,
         version,
         None,
-        Some(&facts),
+        Some(&surface),
         min_age,
     )
     .await
-    {
-        c.attested = page
-            .files_of(version)
-            .iter()
-            .filter_map(|f| provenance.get(&f.filename))
-            .flat_map(|p| &p.publishers)
-            .find_map(|p| Some((p.repository.clone()?, p.workflow.clone())));
-        for f in j.findings {
-            let evidence = f
-                .evidence
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            c.findings
-                .push(Finding::new(f.code, f.level, f.summary, evidence));
-        }
-    }
+    .apply(c);
 }
 
 /// Everything built in one run.
@@ -879,36 +884,24 @@ struct ToBuild {
 
 /// What a build round needs from the run.
 struct Round<'a> {
-    ctx: &'a Context,
+    program: &'a [String],
+    settings: Settings<'a>,
     client: &'a PypiClient,
-    global: &'a GlobalArgs,
-    policy: &'a Policy,
-    args: &'a GuardArgs,
-    cwd: &'a Path,
     min_age: SignedDuration,
 }
 
 impl Round<'_> {
-    fn run(&self) -> Run<'_> {
-        Run {
-            global: self.global,
-            policy: self.policy,
-            tool: self.args.program.join(" "),
-            command: crate::drive::command_line(&self.args.program, &self.args.args),
-            project: self.cwd,
-        }
-    }
-
     /// Checks the items' build requirements, decides on the items and
     /// them, and builds each item (secrets hidden, from checked files
     /// only). `Some` is the report and exit code when it must stop.
     async fn build(
         &self,
+        gate: &mut dyn Gate,
         pages: &mut Pages,
         items: Vec<ToBuild>,
         one_by_one: bool,
         built: &mut BuildState,
-    ) -> Result<Option<(String, u8)>, Failure> {
+    ) -> Result<Option<(String, u8)>, Error> {
         let mut checked = Vec::new();
         let mut build_requirements: Vec<String> = Vec::new();
         let mut targets = Vec::new();
@@ -924,18 +917,15 @@ impl Round<'_> {
         // Build requirements come from the index too: checked like any
         // package, and the only ones the isolated build can see.
         if !build_requirements.is_empty() {
-            let plan = warden_pip::plan(&self.args.program, &build_requirements, None).map_err(
-                |e| {
-                    Failure::new(
-                        exit::UNAVAILABLE,
-                        format!("the build requirements {build_requirements:?} could not be planned: {e}"),
-                    )
-                },
-            )?;
+            let plan = crate::plan(self.program, &build_requirements, None).map_err(|e| {
+                Error::unavailable(format!(
+                    "the build requirements {build_requirements:?} could not be planned: {e}"
+                ))
+            })?;
             let results = check_many(
                 self.client,
                 pages,
-                self.policy,
+                self.settings.policy,
                 &plan,
                 &BTreeMap::new(),
                 self.min_age,
@@ -944,27 +934,15 @@ impl Round<'_> {
             for (p, (c, bytes)) in plan.iter().zip(results) {
                 if let Some(b) = bytes {
                     std::fs::write(built.verified.path().join(&p.filename), b)
-                        .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                        .map_err(|e| Error::unavailable(e.to_string()))?;
                 }
                 checked.push(c);
             }
         }
-        let run = self.run();
-        let dry_run = (
-            "dry run: nothing was built, so what the builds would depend on is not known or checked\n",
-            exit::UNAVAILABLE,
-        );
-        // Approved here; the final decision over the whole plan records it.
-        if let Next::Stop(text, code) =
-            run.gate(run.decide(Ecosystem::Pypi, &checked), Some(dry_run))
-        {
-            return Ok(Some((text, code)));
+        if let Err(stop) = gate.gate(Ecosystem::Pypi, &checked, Phase::Build) {
+            return Ok(Some((stop.output, stop.code)));
         }
-        let env = warden_guard::approved_env(
-            &self.ctx.env.vars,
-            &self.policy.hide_env,
-            &self.policy.keep_env,
-        );
+        let env = self.settings.approved_env();
         // Sources are built one by one, each into its own directory, so
         // which wheel came from which requirement is known; index sdists
         // (found again by name) in one pip run.
@@ -976,7 +954,7 @@ impl Round<'_> {
         let mut round = Vec::new();
         for group in groups {
             let out = tempdir()?;
-            let status = run_pip(&self.args.program, &env, self.ctx, |cmd| {
+            let status = run_pip(self.program, &env, self.settings, |cmd| {
                 cmd.args([
                     "wheel",
                     "--no-deps",
@@ -1008,22 +986,23 @@ impl Round<'_> {
                 )));
             }
             let wheels: Vec<String> = std::fs::read_dir(out.path())
-                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?
+                .map_err(|e| Error::unavailable(e.to_string()))?
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.ends_with(".whl"))
                 .collect();
             if wheels.len() < group.len() {
-                return Err(Failure::new(
-                    exit::UNAVAILABLE,
-                    format!("pip built {} wheels from {}", wheels.len(), names()),
-                ));
+                return Err(Error::unavailable(format!(
+                    "pip built {} wheels from {}",
+                    wheels.len(),
+                    names()
+                )));
             }
             for wheel in wheels {
                 let bytes = std::fs::read(out.path().join(&wheel))
-                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                    .map_err(|e| Error::unavailable(e.to_string()))?;
                 std::fs::write(built.dir.path().join(&wheel), &bytes)
-                    .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+                    .map_err(|e| Error::unavailable(e.to_string()))?;
                 built.wheels.insert(wheel.clone(), bytes);
                 round.push(wheel);
             }
@@ -1059,7 +1038,7 @@ async fn index_sdists(
     pip_message: &str,
     verified: &Path,
     min_age: SignedDuration,
-) -> Result<Vec<ToBuild>, Failure> {
+) -> Result<Vec<ToBuild>, Error> {
     let mut items = Vec::new();
     for req in requirements {
         let name: String = req
@@ -1093,7 +1072,7 @@ async fn index_sdists(
             .map(|(v, f)| (v.to_string(), f.clone()));
         let Some((version, file)) = best else {
             return Err(
-                Failure::new(exit::UNAVAILABLE, pip_message.to_owned()).with_hint(format!(
+                Error::unavailable(pip_message.to_owned()).with_hint(format!(
                     "no sdist of `{req}` on the configured indexes is old enough and matches"
                 )),
             );
@@ -1122,7 +1101,7 @@ async fn judge_sdist(
     planned: &Planned,
     verified: &Path,
     min_age: SignedDuration,
-) -> Result<ToBuild, Failure> {
+) -> Result<ToBuild, Error> {
     let found = pages.get(&planned.name).await.to_vec();
     let (mut checked, bytes) =
         check_one(client, found, policy, planned, &BTreeMap::new(), min_age).await;
@@ -1130,8 +1109,7 @@ async fn judge_sdist(
     let target = verified.join(&planned.filename);
     let build_requirements = match bytes {
         Some(bytes) => {
-            std::fs::write(&target, &bytes)
-                .map_err(|e| Failure::new(exit::UNAVAILABLE, e.to_string()))?;
+            std::fs::write(&target, &bytes).map_err(|e| Error::unavailable(e.to_string()))?;
             sdist_build_requirements(&planned.filename, &bytes)
         }
         None => Vec::new(),
@@ -1159,20 +1137,18 @@ async fn source_items(
     client: &PypiClient,
     pages: &mut Pages,
     policy: &Policy,
-    sources: &[warden_pip::SourceReq],
+    sources: &[crate::SourceReq],
     verified: &Path,
     scratch: &Path,
     min_age: SignedDuration,
-) -> Result<Vec<ToBuild>, Failure> {
+) -> Result<Vec<ToBuild>, Error> {
     let mut items = Vec::new();
     for (n, req) in sources.iter().enumerate() {
         let item = match &req.source {
-            warden_pip::Source::Local { path, .. } => {
+            crate::Source::Local { path, .. } => {
                 let pyproject = std::fs::read_to_string(path.join("pyproject.toml")).ok();
-                let build_requirements = warden_pip::build_requirements(pyproject.as_deref())
-                    .map_err(|e| {
-                        Failure::new(exit::UNAVAILABLE, format!("{}: {e}", path.display()))
-                    })?;
+                let build_requirements = crate::build_requirements(pyproject.as_deref())
+                    .map_err(|e| Error::unavailable(format!("{}: {e}", path.display())))?;
                 let name = path
                     .canonicalize()
                     .ok()
@@ -1197,7 +1173,7 @@ async fn source_items(
                     build_requirements,
                 }
             }
-            warden_pip::Source::Archive { location } => {
+            crate::Source::Archive { location } => {
                 let url = if location.contains("://") {
                     location.clone()
                 } else {
@@ -1223,13 +1199,13 @@ async fn source_items(
                 };
                 judge_sdist(client, pages, policy, &planned, verified, min_age).await?
             }
-            warden_pip::Source::Vcs { url } => {
+            crate::Source::Vcs { url } => {
                 let shown = RedactedUrl::parse(
                     url.trim_start_matches(|c| c != '+').trim_start_matches('+'),
                 )
                 .map_or_else(|_| "<VCS URL>".to_owned(), |u| u.to_string());
-                let checkout = warden_pip::git_checkout(url, &scratch.join(format!("vcs-{n}")))
-                    .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("{shown}: {e}")))?;
+                let checkout = crate::git_checkout(url, &scratch.join(format!("vcs-{n}")))
+                    .map_err(|e| Error::unavailable(format!("{shown}: {e}")))?;
                 // Until the sources name it: the repository's name.
                 let name = url
                     .split(['#', '?'])
@@ -1306,7 +1282,7 @@ fn sdist_build_requirements(label: &str, bytes: &[u8]) -> Vec<String> {
         .iter()
         .find(|e| e.path.split('/').count() == 2 && e.path.ends_with("/pyproject.toml"))
         .and_then(|e| e.text());
-    warden_pip::build_requirements(pyproject).unwrap_or_default()
+    crate::build_requirements(pyproject).unwrap_or_default()
 }
 
 /// The text of the file one directory down in an archive whose path ends

@@ -7,31 +7,27 @@ use warden_registry::pypi::{DistKind, SimpleProject};
 use warden_registry::{NpmClient, PypiClient};
 use warden_rules::Analysis;
 
-use crate::exit::{Failure, UNAVAILABLE};
+use crate::Error;
 
 /// Downloads the tarball of `version`, checks it against the published
 /// digest, and reads its install surface.
-pub async fn npm(client: &NpmClient, doc: &Packument, version: &str) -> Result<Analysis, Failure> {
+pub async fn npm(client: &NpmClient, doc: &Packument, version: &str) -> Result<Analysis, Error> {
     let label = format!("npm:{}@{version}", doc.name);
     let manifest = doc.versions.get(version).ok_or_else(|| {
-        Failure::from(warden_registry::Error::NoSuchVersion {
+        Error::from(warden_registry::Error::NoSuchVersion {
             package: format!("npm:{}", doc.name),
             requested: version.to_owned(),
         })
     })?;
-    let url = doc.tarball_url(version).ok_or_else(|| {
-        Failure::new(
-            UNAVAILABLE,
-            format!("{label}: the registry lists no tarball"),
-        )
-    })?;
+    let url = doc
+        .tarball_url(version)
+        .ok_or_else(|| Error::unavailable(format!("{label}: the registry lists no tarball")))?;
     let dist = manifest.dist.clone().unwrap_or_default();
     let expected =
         Expected::npm(dist.integrity.as_deref(), dist.shasum.as_deref()).ok_or_else(|| {
-            Failure::new(
-                UNAVAILABLE,
-                format!("{label}: the registry publishes no digest for its tarball"),
-            )
+            Error::unavailable(format!(
+                "{label}: the registry publishes no digest for its tarball"
+            ))
             .with_hint("warden does not read archives it cannot verify")
         })?;
     let response = client
@@ -53,7 +49,7 @@ pub async fn pypi(
     client: &PypiClient,
     project: &SimpleProject,
     version: &str,
-) -> Result<(String, Analysis), Failure> {
+) -> Result<(String, Analysis), Error> {
     let files = project.files_of(version);
     let file = files
         .iter()
@@ -61,7 +57,7 @@ pub async fn pypi(
         .or_else(|| files.iter().find(|f| f.kind == DistKind::Wheel))
         .or_else(|| files.iter().find(|f| f.kind == DistKind::Sdist))
         .ok_or_else(|| {
-            Failure::from(warden_registry::Error::NoSuchVersion {
+            Error::from(warden_registry::Error::NoSuchVersion {
                 package: format!("pypi:{}", project.name),
                 requested: version.to_owned(),
             })
@@ -72,11 +68,8 @@ pub async fn pypi(
         .get("sha256")
         .map(|h| Expected::Sha256Hex(h.clone()))
         .ok_or_else(|| {
-            Failure::new(
-                UNAVAILABLE,
-                format!("{label}: the index publishes no sha256 for it"),
-            )
-            .with_hint("warden does not read archives it cannot verify")
+            Error::unavailable(format!("{label}: the index publishes no sha256 for it"))
+                .with_hint("warden does not read archives it cannot verify")
         })?;
     let response = client
         .http

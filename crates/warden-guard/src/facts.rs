@@ -1,14 +1,20 @@
-//! Gathering what the history checks need beyond the package document
-//! (attested sources, advisories, added dependencies, the previous
-//! version's surface), then judging.
+//! The registry facts about a version that the guards, `inspect` and
+//! `diff` gather beyond the package document (attested sources,
+//! advisories, added dependencies, the previous version's surface,
+//! provenance), and the history judgement made from them.
+//!
+//! What could not be fetched is said, never taken as clean: a failed
+//! attestation, advisory or provenance request becomes an unknown of the
+//! judgement, as does everything the history check could not establish.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use jiff::{SignedDuration, Timestamp};
-use warden_history::{Context, DependencyFacts, Judgement, Level, Source, Timeline, Trust};
+use warden_history::{
+    Context, DependencyFacts, Judgement, Level, Source, Timeline, Trust, Unknown,
+};
 use warden_registry::npm::Packument;
-use warden_registry::pypi::SimpleProject;
+use warden_registry::pypi::{DistFile, Provenance, SimpleProject};
 use warden_registry::{NpmClient, PypiClient, RedactedUrl};
 use warden_rules::Analysis;
 
@@ -47,6 +53,8 @@ impl From<&Analysis> for SurfaceFacts {
 pub enum Advisories<'a> {
     Fetch,
     Known(Option<&'a [warden_registry::npm::Advisory]>),
+    /// The bulk query failed, with this error.
+    Failed(String),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -58,8 +66,9 @@ pub async fn npm(
     surface: Option<&SurfaceFacts>,
     min_age: SignedDuration,
     advisories: Advisories<'_>,
-) -> Option<Judgement> {
+) -> History {
     let mut timeline = Timeline::from_npm(doc);
+    let mut unknown = Vec::new();
     // The sources of this version and of the nearest earlier attested ones.
     let mut wanted: Vec<String> = vec![version.to_owned()];
     wanted.extend(
@@ -85,14 +94,37 @@ pub async fn npm(
         let name = doc.name.clone();
         tasks.spawn(async move { (v, client.attested_source(&name, &url).await) });
     }
-    while let Some(Ok((v, result))) = tasks.join_next().await {
-        if let (Ok(Some(src)), Some(facts)) = (result, timeline.get_mut(&v)) {
-            facts.source = Some(Source {
-                repository: src.repository,
-                workflow: Some(src.workflow),
-            });
+    while let Some(joined) = tasks.join_next().await {
+        let (v, result) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                unknown.push(attestation_unknown(format!("a fetch did not finish: {e}")));
+                continue;
+            }
+        };
+        // The document says this version is attested: a bundle that cannot
+        // be fetched or read leaves its source unknown, not absent.
+        match result {
+            Ok(Some(src)) => {
+                if let Some(facts) = timeline.get_mut(&v) {
+                    facts.source = Some(Source {
+                        repository: src.repository,
+                        workflow: Some(src.workflow),
+                    });
+                }
+            }
+            Ok(None) => unknown.push(attestation_unknown(format!(
+                "the attestation of {v} names no source the registry can show"
+            ))),
+            Err(e) => unknown.push(attestation_unknown(format!(
+                "the attestation of {v} could not be fetched: {e}"
+            ))),
         }
     }
+    let attested = timeline
+        .get(version)
+        .and_then(|f| f.source.as_ref())
+        .map(|s| (s.repository.clone(), s.workflow.clone()));
     if let Some(facts) = timeline.get_mut(version) {
         if let Some(a) = surface.filter(|a| a.runs_code) {
             facts.install_time = Some(true);
@@ -101,12 +133,18 @@ pub async fn npm(
         let fetched;
         let list = match advisories {
             Advisories::Known(list) => list,
+            Advisories::Failed(e) => {
+                unknown.push(advisory_unknown(&e));
+                None
+            }
             Advisories::Fetch => {
-                fetched = client
-                    .advisories(&doc.name, &[version.to_owned()])
-                    .await
-                    .ok()
-                    .flatten();
+                fetched = match client.advisories(&doc.name, &[version.to_owned()]).await {
+                    Ok(list) => list,
+                    Err(e) => {
+                        unknown.push(advisory_unknown(&e.to_string()));
+                        None
+                    }
+                };
                 fetched.as_deref()
             }
         };
@@ -152,7 +190,74 @@ pub async fn npm(
             }
         }
     }
-    warden_history::judge(&timeline, version, previous.as_deref(), &ctx)
+    History::new(
+        warden_history::judge(&timeline, version, previous.as_deref(), &ctx),
+        attested,
+        unknown,
+    )
+}
+
+/// The history judgement of a version, what its attestation names, and
+/// what could not be fetched.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub judgement: Option<Judgement>,
+    /// The repository and workflow this version's attestation names.
+    pub attested: Option<(String, Option<String>)>,
+}
+
+impl History {
+    fn new(
+        judgement: Option<Judgement>,
+        attested: Option<(String, Option<String>)>,
+        unknown: Vec<Unknown>,
+    ) -> Self {
+        let judgement = judgement.map(|mut j| {
+            j.unknown.extend(unknown);
+            j
+        });
+        Self {
+            judgement,
+            attested,
+        }
+    }
+
+    /// Adds what the history established to a package's assessment: its
+    /// findings, the attested source, and every check that could not be
+    /// completed.
+    pub fn apply(self, a: &mut crate::Assessment) {
+        a.attested = self.attested;
+        let Some(j) = self.judgement else {
+            a.unknown("the history of this version could not be judged");
+            return;
+        };
+        for u in j.unknown {
+            a.unknown(format!("{}: {}", u.code, u.reason));
+        }
+        for f in j.findings {
+            let evidence = f
+                .evidence
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            a.finding(crate::Finding::new(f.code, f.level, f.summary, evidence));
+        }
+    }
+}
+
+fn attestation_unknown(reason: String) -> Unknown {
+    Unknown {
+        code: "provenance-source-changed",
+        reason,
+    }
+}
+
+fn advisory_unknown(error: &str) -> Unknown {
+    Unknown {
+        code: "known-malicious",
+        reason: format!("the advisory data could not be fetched: {error}"),
+    }
 }
 
 /// Whether an advisory's npm range covers `version`; an advisory without a
@@ -201,13 +306,14 @@ pub async fn pypi(
     client: &PypiClient,
     index: &RedactedUrl,
     project: &SimpleProject,
-    provenance: &BTreeMap<String, warden_registry::pypi::Provenance>,
+    provenance: &BTreeMap<String, Provenance>,
     version: &str,
     baseline: Option<&str>,
     surface: Option<&SurfaceFacts>,
     min_age: SignedDuration,
-) -> Option<Judgement> {
+) -> History {
     let mut timeline = Timeline::from_pypi(project, provenance);
+    let mut unknown = Vec::new();
     let previous = baseline
         .map(str::to_owned)
         .or_else(|| timeline.previous(version).map(|p| p.version.clone()));
@@ -227,7 +333,11 @@ pub async fn pypi(
                 .iter()
                 .any(|v| v.is_malware()),
         ),
-        Ok(None) | Err(_) => None,
+        Ok(None) => None,
+        Err(e) => {
+            unknown.push(advisory_unknown(&e.to_string()));
+            None
+        }
     };
     if let Some(f) = timeline.get_mut(version) {
         if let Some(a) = surface {
@@ -239,31 +349,55 @@ pub async fn pypi(
     let mut ctx = Context::new(Timestamp::now());
     ctx.min_release_age = min_age;
     ctx.content_findings = surface.is_some_and(|s| s.content_findings);
-    warden_history::judge(&timeline, version, previous.as_deref(), &ctx)
+    let attested = project
+        .files_of(version)
+        .iter()
+        .filter_map(|f| provenance.get(&f.filename))
+        .flat_map(|p| &p.publishers)
+        .find_map(|p| Some((p.repository.clone()?, p.workflow.clone())));
+    History::new(
+        warden_history::judge(&timeline, version, previous.as_deref(), &ctx),
+        attested,
+        unknown,
+    )
 }
 
-pub fn human(out: &mut String, j: &Judgement) {
-    let against = j
-        .previous
-        .as_deref()
-        .map(|p| format!(" (against {p})"))
-        .unwrap_or_default();
-    if j.findings.is_empty() {
-        let _ = writeln!(out, "  history{against}: no findings");
-    } else {
-        let _ = writeln!(out, "  history{against}:");
-        for f in &j.findings {
-            let level = f.level.as_str();
-            let _ = writeln!(out, "    {level:<5} {}  {}", f.code, f.summary);
-            for (k, v) in &f.evidence {
-                if !v.is_empty() {
-                    let _ = writeln!(out, "          {k}: {v}");
-                }
+/// Provenance per file name: every file of the selected version, and one
+/// file of each other version (a release is uploaded by one publisher, and
+/// asking for every file of a long history costs a request each).
+pub async fn fetch_provenance(
+    client: &PypiClient,
+    name: &str,
+    project: &SimpleProject,
+    selected: &str,
+) -> Result<BTreeMap<String, Provenance>, crate::Error> {
+    let mut wanted: Vec<DistFile> = project.files_of(selected).into_iter().cloned().collect();
+    for version in project.versions() {
+        if version != selected {
+            if let Some(f) = project
+                .files_of(&version)
+                .into_iter()
+                .find(|f| f.provenance.is_some())
+            {
+                wanted.push(f.clone());
             }
-            let _ = writeln!(out, "          to allow: {}", f.allow);
         }
     }
-    for u in &j.unknown {
-        let _ = writeln!(out, "    unknown {}: {}", u.code, u.reason);
+    let mut tasks = tokio::task::JoinSet::new();
+    for file in wanted.into_iter().filter(|f| f.provenance.is_some()) {
+        let client = client.clone();
+        let name = name.to_owned();
+        tasks.spawn(async move {
+            let result = client.provenance(&name, &file).await;
+            (file.filename, result)
+        });
     }
+    let mut out = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (filename, result) = joined.map_err(|e| crate::Error::unavailable(e.to_string()))?;
+        if let Some(p) = result? {
+            out.insert(filename, p);
+        }
+    }
+    Ok(out)
 }

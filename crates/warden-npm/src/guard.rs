@@ -1,0 +1,705 @@
+//! `warden npm`: the request read once, the plan, every package checked,
+//! the decision asked of the [`Gate`], then npm run pinned to what was
+//! checked, with only approved scripts, and the user's files put back if
+//! the install fails or is interrupted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jiff::SignedDuration;
+use warden_archive::{ArtifactKind, Expected, Limits};
+use warden_guard::cache::{ArchiveVerdict, read_verdict, verdict_path, write_verdict};
+use warden_guard::facts::{self, Advisories};
+use warden_guard::{Assessment, Ecosystem, Error, Finding, Gate, Package, Phase, Settings, io};
+use warden_policy::{Level, Policy};
+use warden_registry::{Environment, HttpClient, NpmClient, NpmConfig};
+
+use crate::restore::{Restore, wait_interruptible};
+use crate::{NpmCommand, Planned, Source};
+
+/// The program that runs npm: `WARDEN_NPM` or `npm`.
+pub fn npm_program(env: &Environment) -> String {
+    env.var("WARDEN_NPM").unwrap_or("npm").to_owned()
+}
+
+/// The root project's own lifecycle scripts, in the order `npm install`
+/// runs them after the dependencies.
+const PROJECT_SCRIPTS: &[&str] = &[
+    "preinstall",
+    "install",
+    "postinstall",
+    "prepublish",
+    "preprepare",
+    "prepare",
+    "postprepare",
+];
+
+/// Runs `npm <args>` under guard. The result is the output to print and
+/// the exit code.
+pub async fn run(
+    args: &[String],
+    http: &HttpClient,
+    settings: Settings<'_>,
+    gate: &mut dyn Gate,
+) -> Result<(String, u8), Error> {
+    let npm = npm_program(settings.env);
+    let command = crate::classify(args);
+    if command == NpmCommand::Other {
+        return passthrough(&npm, args);
+    }
+    let parsed = crate::parse_args(args);
+    let global = parsed
+        .flags
+        .iter()
+        .any(|f| f.key == "global" && f.value == crate::FlagValue::On);
+    // `npm install -g`: the packages are checked and installed, pinned, in a
+    // project warden keeps under its cache directory; npm then links them
+    // into the global prefix.
+    let global_specs: Option<Vec<String>> = match &command {
+        NpmCommand::Install { specs } if global => {
+            if specs.is_empty() {
+                return Err(Error::usage(
+                    "`npm install -g` needs the packages to install",
+                ));
+            }
+            Some(specs.clone())
+        }
+        _ => None,
+    };
+    // `npm exec`: the package is checked and installed in a scratch
+    // project, then its command runs from there, pinned.
+    let exec = match &command {
+        NpmCommand::Exec { .. } => Some(crate::exec_request(args).ok_or_else(|| {
+            Error::usage("no package to run").with_hint("warden npx <package> [args]")
+        })?),
+        _ => None,
+    };
+    let scratch = match (&exec, &global_specs) {
+        (Some(_), _) => Some(tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?),
+        (None, Some(_)) => {
+            let parent = http
+                .options()
+                .cache_dir
+                .clone()
+                .ok_or_else(|| {
+                    Error::usage("global installs need a cache directory (not `--no-cache`)")
+                })?
+                .join("global-v1");
+            std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+            Some(
+                tempfile::Builder::new()
+                    .prefix("install-")
+                    .tempdir_in(&parent)
+                    .map_err(|e| io(&parent, e))?,
+            )
+        }
+        (None, None) => None,
+    };
+    let project = match &scratch {
+        Some(dir) => {
+            let manifest = dir.path().join("package.json");
+            std::fs::write(
+                &manifest,
+                br#"{"name":"warden-scratch","version":"0.0.0","private":true}"#,
+            )
+            .map_err(|e| io(&manifest, e))?;
+            dir.path().to_path_buf()
+        }
+        None => std::env::current_dir().map_err(|e| Error::usage(e.to_string()))?,
+    };
+    let plan_args: Vec<String> = match &exec {
+        Some(e) => {
+            let mut a = vec!["install".to_owned(), e.package.clone()];
+            a.extend(e.flags.iter().cloned());
+            a
+        }
+        None => args.to_vec(),
+    };
+    let config = NpmConfig::discover(
+        settings.env,
+        &warden_registry::npmrc::cli_settings(args),
+        &npm,
+    )?;
+    let client = NpmClient::new(http.clone(), config);
+    let min_age = settings.min_age();
+
+    // The versions the project has now: the baseline for history findings.
+    let lock_path = ["npm-shrinkwrap.json", "package-lock.json"]
+        .iter()
+        .map(|f| project.join(f))
+        .find(|p| p.is_file());
+    let current: Vec<Planned> = match &lock_path {
+        Some(p) => std::fs::read(p)
+            .ok()
+            .and_then(|b| crate::parse_lockfile(p, &b).ok())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let baseline: BTreeMap<String, String> = current
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+
+    let (packages, resolved) = match &command {
+        NpmCommand::Ci => {
+            let Some(path) = &lock_path else {
+                // npm ci fails without a lockfile; let it say so.
+                return passthrough(&npm, args);
+            };
+            let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+            let plan = crate::parse_lockfile(path, &bytes)
+                .map_err(|e| Error::unavailable(e.to_string()))?;
+            (plan, None)
+        }
+        _ => {
+            let before = jiff::Timestamp::now().checked_sub(min_age).ok();
+            // An exact pin to a release younger than the minimum age cannot
+            // resolve "before" it: resolve without the age limit, and let the
+            // checks report `release-too-fresh`.
+            let r = crate::resolve(&npm, &project, &plan_args, before, &[])
+                .or_else(|_| crate::resolve(&npm, &project, &plan_args, None, &[]))
+                .map_err(|e| {
+                    Error::unavailable(e.to_string()).with_hint(
+                        "npm could not plan the install without running anything; fix what it reports, or pin an older version",
+                    )
+                })?;
+            (r.packages.clone(), Some(r))
+        }
+    };
+
+    let stash = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
+    let checked = check_all(
+        &client,
+        stash.path(),
+        packages,
+        &baseline,
+        min_age,
+        settings.policy,
+        gate,
+    )
+    .await;
+    let approved = match gate.gate(Ecosystem::Npm, &checked, Phase::Install) {
+        Ok(a) => a,
+        Err(stop) => return Ok((stop.output, stop.code)),
+    };
+    seed_npm_cache(
+        stash.path(),
+        client.config.cache_dir(settings.env).as_deref(),
+    );
+    let install = Install {
+        npm: &npm,
+        project: &project,
+        flags: parsed.install_flags(),
+        settings,
+    };
+    // The project's own scripts: the user's code, run as npm runs them,
+    // unless the policy turns them off. Not for scratch projects.
+    let own_scripts = if scratch.is_none() && settings.policy.project_scripts {
+        project_scripts(&project)
+    } else {
+        Vec::new()
+    };
+    if !own_scripts.is_empty() {
+        gate.note(&format!(
+            "then the project's own scripts run, as npm runs them: {}",
+            own_scripts.join(", ")
+        ));
+    }
+    let code = install
+        .run(resolved.as_ref(), &approved.allow_scripts, &own_scripts)
+        .await?;
+    gate.finished(code);
+    match (&exec, &global_specs, code) {
+        (Some(e), _, 0) => run_exec(&project, e),
+        (None, Some(specs), 0) => {
+            // Keep the checked install: the global links point into it.
+            let kept = scratch.map(tempfile::TempDir::keep);
+            link_globally(
+                &npm,
+                kept.as_deref().unwrap_or(&project),
+                specs,
+                &install.flags,
+            )
+        }
+        _ => Ok((String::new(), code)),
+    }
+}
+
+/// Runs npm with the user's arguments, unchanged: a command warden does
+/// not guard.
+fn passthrough(npm: &str, args: &[String]) -> Result<(String, u8), Error> {
+    let status = Command::new(npm)
+        .args(args)
+        .status()
+        .map_err(|e| Error::unavailable(format!("could not run `{npm}`: {e}")))?;
+    Ok((String::new(), exit_code(status)))
+}
+
+/// The exit code a finished process gives the user.
+pub fn exit_code(status: std::process::ExitStatus) -> u8 {
+    u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)
+}
+
+/// The lifecycle scripts the project's own `package.json` defines.
+fn project_scripts(project: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(project.join("package.json")) else {
+        return Vec::new();
+    };
+    let Ok(manifest) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    PROJECT_SCRIPTS
+        .iter()
+        .filter(|s| manifest["scripts"][**s].is_string())
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+/// Links each requested package of a checked install into npm's global
+/// prefix (`npm install -g <folder>` makes a link), scripts off: the
+/// allowed ones already ran.
+fn link_globally(
+    npm: &str,
+    project: &Path,
+    specs: &[String],
+    flags: &[String],
+) -> Result<(String, u8), Error> {
+    for spec in specs {
+        let name = match spec[1.min(spec.len())..].find('@') {
+            Some(i) => &spec[..i + 1],
+            None => spec.as_str(),
+        };
+        let folder = project.join("node_modules").join(name);
+        let status = Command::new(npm)
+            .args([
+                "install",
+                "-g",
+                "--ignore-scripts=true",
+                "--no-audit",
+                "--no-fund",
+            ])
+            .args(flags)
+            .arg(&folder)
+            .status()
+            .map_err(|e| Error::unavailable(format!("could not run npm: {e}")))?;
+        if !status.success() {
+            return Ok((String::new(), exit_code(status)));
+        }
+    }
+    Ok((String::new(), 0))
+}
+
+/// Runs the checked package's command from the scratch project, in the
+/// user's directory.
+fn run_exec(project: &Path, e: &crate::ExecRequest) -> Result<(String, u8), Error> {
+    let bin = match &e.command {
+        Some(c) => c.clone(),
+        None => crate::default_bin(project, &e.package)
+            .ok_or_else(|| Error::usage(format!("`{}` installs no command to run", e.package)))?,
+    };
+    let path = project.join("node_modules").join(".bin").join(&bin);
+    let status = Command::new(&path)
+        .args(&e.args)
+        .status()
+        .map_err(|err| Error::unavailable(format!("could not run `{bin}`: {err}")))?;
+    Ok((String::new(), exit_code(status)))
+}
+
+/// Moves the tarballs warden verified into npm's content-addressed cache
+/// (`stash` mirrors its `content-v2` layout), so `npm ci` installs them
+/// without downloading them again. An optimisation: whatever fails here,
+/// npm downloads the tarball and checks its integrity itself, and npm
+/// checks cached content against the lockfile's integrity as it reads it.
+fn seed_npm_cache(stash: &Path, npm_cache: Option<&Path>) {
+    let Some(cacache) = npm_cache.map(|c| c.join("_cacache")) else {
+        return;
+    };
+    let mut dirs = vec![stash.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(stash) else {
+                continue;
+            };
+            let dest = cacache.join(rel);
+            if dest.exists() {
+                continue;
+            }
+            let Some(parent) = dest.parent() else {
+                continue;
+            };
+            // Into place whole: a rename, or a copy to a temporary name
+            // renamed when the stash is on another file system.
+            let tmp = parent.join(format!(".warden-{}", std::process::id()));
+            let moved = std::fs::create_dir_all(parent).and_then(|()| {
+                std::fs::rename(&path, &dest).or_else(|_| {
+                    std::fs::copy(&path, &tmp).and_then(|_| std::fs::rename(&tmp, &dest))
+                })
+            });
+            if let Err(e) = moved {
+                tracing::debug!(
+                    "npm cache: {}: {e}; npm will download it itself",
+                    dest.display()
+                );
+            }
+        }
+    }
+}
+
+/// Installing a checked plan into a project.
+struct Install<'a> {
+    npm: &'a str,
+    project: &'a Path,
+    /// The user's options that shape the install, each one word.
+    flags: Vec<String>,
+    settings: Settings<'a>,
+}
+
+impl Install<'_> {
+    /// Writes the checked manifest and lockfile into the project, installs
+    /// exactly that lockfile with scripts off, runs the approved packages'
+    /// scripts, then the project's own. Until npm has succeeded, the
+    /// project's files and `node_modules` can be put back: on a failure,
+    /// an error or an interrupt they are.
+    async fn run(
+        &self,
+        resolved: Option<&crate::Resolved>,
+        allow_scripts: &[String],
+        own_scripts: &[String],
+    ) -> Result<u8, Error> {
+        let restore = Restore::new(self.project)?;
+        if let Some(r) = resolved {
+            if let Some(m) = &r.manifest {
+                restore.write("package.json", m)?;
+            }
+            restore.write("package-lock.json", &r.lockfile)?;
+        }
+        // warden's flags first, each one word: no option of the user's can
+        // take one as its value.
+        let mut ci = Command::new(self.npm);
+        ci.args(["ci", "--ignore-scripts=true", "--no-audit", "--no-fund"])
+            .args(&self.flags)
+            .current_dir(self.project)
+            .stdout(self.settings.tool_stdout());
+        let status = wait_interruptible(ci).await?;
+        if !status.success() {
+            return Ok(exit_code(status));
+        }
+        if !allow_scripts.is_empty() {
+            let mut rebuild = Command::new(self.npm);
+            rebuild
+                .arg("rebuild")
+                .args(allow_scripts)
+                .args(&self.flags)
+                .current_dir(self.project)
+                .env_clear()
+                .envs(self.settings.approved_env())
+                .stdout(self.settings.tool_stdout());
+            let status = wait_interruptible(rebuild).await?;
+            if !status.success() {
+                return Ok(exit_code(status));
+            }
+        }
+        restore.commit();
+        for script in own_scripts {
+            // `--ignore-scripts` keeps npm from adding `pre`/`post` hooks of
+            // the script itself: each lifecycle script runs once, in order.
+            let mut cmd = Command::new(self.npm);
+            cmd.args(["run", script.as_str(), "--ignore-scripts=true"])
+                .args(&self.flags)
+                .current_dir(self.project)
+                .stdout(self.settings.tool_stdout());
+            let status = wait_interruptible(cmd).await?;
+            if !status.success() {
+                return Ok(exit_code(status));
+            }
+        }
+        Ok(0)
+    }
+}
+
+async fn check_all(
+    client: &NpmClient,
+    stash: &Path,
+    packages: Vec<Planned>,
+    baseline: &BTreeMap<String, String>,
+    min_age: SignedDuration,
+    policy: &Policy,
+    gate: &mut dyn Gate,
+) -> Vec<Assessment> {
+    // One bulk advisory query for the whole plan, not one per package.
+    let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in packages
+        .iter()
+        .filter(|p| matches!(p.source, Source::Registry(_)))
+    {
+        query
+            .entry(p.name.clone())
+            .or_default()
+            .push(p.version.clone());
+    }
+    let advisories: std::sync::Arc<Result<_, String>> = std::sync::Arc::new(
+        client
+            .bulk_advisories(&query)
+            .await
+            .map_err(|e| e.to_string()),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut seen = BTreeSet::new();
+    let mut pending: BTreeMap<tokio::task::Id, Package> = BTreeMap::new();
+    for p in packages {
+        if matches!(p.source, Source::Link(_))
+            || !seen.insert((p.name.clone(), p.version.clone(), p.path.clone()))
+        {
+            continue;
+        }
+        let client = client.clone();
+        let baseline = baseline.get(&p.name).cloned();
+        let internal = policy.internal_registry("npm", &p.name).map(str::to_owned);
+        let cache_dir = client.http.options().cache_dir.clone();
+        let advisories = std::sync::Arc::clone(&advisories);
+        let stash = stash.to_path_buf();
+        let package = package_of(&p);
+        let handle = tasks.spawn(async move {
+            check_one(
+                &client,
+                cache_dir,
+                p,
+                baseline,
+                min_age,
+                internal,
+                &advisories,
+                &stash,
+            )
+            .await
+        });
+        pending.insert(handle.id(), package);
+    }
+    let total = tasks.len();
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((id, c)) => {
+                pending.remove(&id);
+                out.push(c);
+            }
+            // A check that failed is not a clean one.
+            Err(e) => {
+                if let Some(package) = pending.remove(&e.id()) {
+                    let mut c = Assessment::of(package);
+                    c.unknown(format!("the check did not finish: {e}"));
+                    out.push(c);
+                }
+            }
+        }
+        gate.progress(out.len(), total);
+    }
+    out.sort_by(|a, b| a.package.path.cmp(&b.package.path));
+    out
+}
+
+fn package_of(planned: &Planned) -> Package {
+    Package {
+        name: planned.name.clone(),
+        version: planned.version.clone(),
+        path: planned.path.clone(),
+        integrity: planned.integrity.clone(),
+        has_install_script: planned.has_install_script,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check_one(
+    client: &NpmClient,
+    cache_dir: Option<PathBuf>,
+    planned: Planned,
+    baseline: Option<String>,
+    min_age: SignedDuration,
+    internal: Option<String>,
+    advisories: &Result<Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>, String>,
+    stash: &Path,
+) -> Assessment {
+    let mut c = Assessment::of(package_of(&planned));
+    let name = planned.name.clone();
+    let version = planned.version.clone();
+    let registry = client
+        .config
+        .registry_for(&name)
+        .without_credentials()
+        .to_string();
+    match &planned.source {
+        Source::Git(s) | Source::Url(s) | Source::File(s) => {
+            let level = if planned.direct {
+                Level::Warn
+            } else {
+                Level::Deny
+            };
+            c.finding(Finding::new(
+                "non-registry-source",
+                level,
+                format!(
+                    "installed from outside the registry{}",
+                    if planned.direct {
+                        ""
+                    } else {
+                        " as a transitive dependency"
+                    }
+                ),
+                s.clone(),
+            ));
+            return c;
+        }
+        Source::Registry(Some(url)) if !url.starts_with(&registry) => {
+            c.finding(Finding::new(
+                "lockfile-source-mismatch",
+                Level::Deny,
+                format!(
+                    "the lockfile resolves it from `{url}`, not the registry configured for it (`{registry}`)"
+                ),
+                url.clone(),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(required) = &internal {
+        if !registry.starts_with(required.as_str()) {
+            c.finding(Finding::new(
+                "dependency-confusion",
+                Level::Deny,
+                format!(
+                    "`{name}` must come from `{required}` ([internal]), but resolves from `{registry}`"
+                ),
+                registry.clone(),
+            ));
+        }
+    }
+    match planned.integrity.as_deref() {
+        None => c.finding(Finding::new(
+            "integrity-missing",
+            Level::Warn,
+            "the lockfile has no integrity for it",
+            "",
+        )),
+        Some(i) if !i.contains("sha512-") => c.finding(Finding::new(
+            "integrity-weak",
+            Level::Warn,
+            "the lockfile's integrity is not sha512",
+            i,
+        )),
+        _ => {}
+    }
+    let doc = match client.packument(&name).await {
+        Ok(d) => d,
+        Err(e) => {
+            c.unknown(e.to_string());
+            return c;
+        }
+    };
+    let Some(manifest) = doc.versions.get(&version) else {
+        c.unknown(format!("npm:{name}@{version} is not on the registry"));
+        return c;
+    };
+    let dist = manifest.dist.clone().unwrap_or_default();
+    if let (Some(locked), Some(published)) = (&planned.integrity, &dist.integrity) {
+        if locked != published {
+            c.finding(Finding::new(
+                "integrity-mismatch",
+                Level::Deny,
+                "the lockfile's integrity differs from the one the registry publishes",
+                format!("lockfile {locked}, registry {published}"),
+            ));
+        }
+    }
+    let expected = planned
+        .integrity
+        .as_deref()
+        .map(|i| Expected::Sri(i.to_owned()))
+        .or_else(|| Expected::npm(dist.integrity.as_deref(), dist.shasum.as_deref()));
+    // The archive's verdict: from the cache by integrity when this exact
+    // artifact was read before (with the same rules), else downloaded,
+    // verified and read.
+    let cache_file = expected
+        .as_ref()
+        .and_then(|e| verdict_path(cache_dir.as_deref(), e));
+    let cached = cache_file.as_deref().and_then(read_verdict);
+    let fresh = cached.is_none();
+    let checked: Result<ArchiveVerdict, String> = match cached {
+        Some(v) => Ok(v),
+        None => match (doc.tarball_url(&version), expected) {
+            (Some(url), Some(expected)) => {
+                match client.get(&name, &url, "application/octet-stream").await {
+                    Ok(r) => {
+                        let verdict = warden_rules::analyze(
+                            &format!("npm:{name}@{version}"),
+                            &r.body,
+                            Some(&expected),
+                            Some(ArtifactKind::NpmPackage),
+                            &Limits::default(),
+                        )
+                        .map(|a| ArchiveVerdict::from(&a))
+                        .map_err(|e| e.to_string());
+                        // Verified bytes are handed to npm's cache once
+                        // allowed, so npm installs these very bytes without
+                        // fetching them again. Kept in cacache's layout.
+                        if verdict.is_ok() {
+                            let rel = match &expected {
+                                Expected::Sri(sri) => crate::cacache_content_path(sri),
+                                Expected::Sha1Hex(hex) => crate::cacache_hex_path("sha1", hex),
+                                Expected::Sha256Hex(_) => None,
+                            };
+                            if let Some(path) = rel.map(|rel| stash.join(rel)) {
+                                let _ = path
+                                    .parent()
+                                    .map(std::fs::create_dir_all)
+                                    .and_then(Result::ok)
+                                    .map(|()| std::fs::write(&path, &r.body));
+                            }
+                        }
+                        verdict
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            _ => Err(format!(
+                "npm:{name}@{version}: no tarball or digest to check"
+            )),
+        },
+    };
+    match &checked {
+        Ok(v) => {
+            if let (true, Some(path)) = (fresh, &cache_file) {
+                write_verdict(path, v);
+            }
+            c.runs_install_code = v.surface.runs_code;
+            for f in &v.findings {
+                c.finding(Finding::new(&f.0, f.1, f.2.clone(), f.3.clone()));
+            }
+        }
+        Err(e) => c.unknown(e.clone()),
+    }
+    c.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());
+    let advisories = match advisories {
+        Ok(all) => Advisories::Known(
+            all.as_ref()
+                .map(|all| all.get(&name).map(Vec::as_slice).unwrap_or_default()),
+        ),
+        Err(e) => Advisories::Failed(e.clone()),
+    };
+    let history = facts::npm(
+        client,
+        &doc,
+        &version,
+        baseline.as_deref(),
+        checked.as_ref().ok().map(|v| &v.surface),
+        min_age,
+        advisories,
+    )
+    .await;
+    history.apply(&mut c);
+    c
+}
