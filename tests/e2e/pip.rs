@@ -472,3 +472,50 @@ fn a_local_find_links_directory_is_checked_file_by_file() {
     python(&sandbox, &venv, "import sys").expect_code(0);
     assert!(!sandbox.canary("evil-pth").exists());
 }
+
+#[test]
+fn nothing_builds_while_any_known_package_is_denied() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious", "pypi-guard"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let sdist = registry.pypi_built["canary-setup"]
+        .iter()
+        .find(|b| !b.filename.ends_with(".whl"))
+        .unwrap();
+    std::fs::write(
+        sandbox.project().join(&sdist.filename),
+        sdist.bytes.as_slice(),
+    )
+    .unwrap();
+    local_project(&sandbox.project().join("app"), "app", "benign-wheel");
+    let sdist_path = format!("./{}", sdist.filename);
+    // A benign sdist or project of the user's beside a denied package, or
+    // an exact pin to a release too fresh: the build would run code
+    // before the verdict on the rest.
+    let cases: [&[&str]; 4] = [
+        &[&sdist_path, "evil-pth"],
+        &[&sdist_path, "py-fresh==1.1"],
+        &["./app", "evil-pth"],
+        &["-e", "./app", "evil-pth"],
+    ];
+    for case in cases {
+        let out = Output::of(
+            in_venv(&sandbox, &venv)
+                .env("PIP_INDEX_URL", registry.simple_url())
+                .args(["-y", "pip", "install"])
+                .args(case),
+        )
+        .expect_code(77);
+        assert!(
+            out.stdout.contains("startup-hook") || out.stdout.contains("release-too-fresh"),
+            "{case:?}: {}",
+            out.stdout
+        );
+        for canary in ["canary-setup", "app", "evil-pth"] {
+            assert!(
+                !sandbox.canary(canary).exists(),
+                "{case:?}: {canary} ran before the verdict"
+            );
+        }
+    }
+}

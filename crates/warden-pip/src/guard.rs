@@ -84,6 +84,31 @@ pub async fn run(
         client: &client,
         min_age,
     };
+    // Releases with only an sdist, looked for ahead: placeholders carrying
+    // their PKG-INFO let one plan find them all.
+    let placeholder_dir = tempdir()?;
+    let roots = crate::requirement_lines(&resolver_args, &cwd);
+    let mut placeholders =
+        discover::sdist_only(&client, &mut pages, &roots, min_age, placeholder_dir.path()).await;
+    if !placeholders.is_empty() {
+        resolver_args.push("--find-links".into());
+        resolver_args.push(placeholder_dir.path().display().to_string());
+    }
+    let mut steering = Steering {
+        file: scratch.path().join("warden-constraints.txt"),
+        constraints: Vec::new(),
+        pins: &pins,
+    };
+    // Every file checked in this run, by URL: read once, judged in every
+    // decision it belongs to.
+    let mut files_checked = Checks::default();
+    let checks = PlanChecks {
+        client: &client,
+        policy,
+        hashes: &hashes,
+        min_age,
+    };
+
     // Editable projects: installed in place once their dependencies are.
     let mut editables: Vec<(String, String)> = Vec::new();
     if !taken.sources.is_empty() {
@@ -97,8 +122,24 @@ pub async fn run(
             min_age,
         )
         .await?;
+        // The rest of the install, planned and checked before anything
+        // builds: nothing runs while any of it is denied. What pip cannot
+        // plan without the sources built is checked once they are.
+        let mut known = Vec::new();
+        if !roots.is_empty() {
+            match steering
+                .plan(program, &resolver_args, &mut pages, min_age)
+                .await
+            {
+                Ok(plan) => {
+                    let plan = with_sdists(&plan, &placeholders);
+                    known = files_checked.check(&checks, &mut pages, &plan).await;
+                }
+                Err(e) => tracing::debug!("the plan before building: {e}"),
+            }
+        }
         match round
-            .build(gate, &mut pages, items, ONE_BY_ONE, &mut built)
+            .build(gate, &mut pages, items, &known, ONE_BY_ONE, &mut built)
             .await?
         {
             Some(stop) => return Ok(stop),
@@ -124,25 +165,15 @@ pub async fn run(
         }
     }
 
-    // Releases with only an sdist, looked for ahead: placeholders carrying
-    // their PKG-INFO let one plan find them all.
-    let placeholder_dir = tempdir()?;
-    let roots = crate::requirement_lines(&resolver_args, &cwd);
-    let mut placeholders =
-        discover::sdist_only(&client, &mut pages, &roots, min_age, placeholder_dir.path()).await;
-    if !placeholders.is_empty() {
-        resolver_args.push("--find-links".into());
-        resolver_args.push(placeholder_dir.path().display().to_string());
-    }
-
-    // Plan; steer ranges past releases younger than the minimum age.
-    let constraints_file = scratch.path().join("warden-constraints.txt");
-    let mut constraints: Vec<String> = Vec::new();
+    // Plan, steered past releases younger than the minimum age; build what
+    // only publishes sdists once everything else planned is allowed too.
     let mut plan = Vec::new();
     let mut sdist_rounds = 0;
     for _ in 0..MAX_STEERING + MAX_SDIST_ROUNDS {
-        let file = (!constraints.is_empty()).then_some(constraints_file.as_path());
-        match crate::plan(program, &resolver_args, file) {
+        match steering
+            .plan(program, &resolver_args, &mut pages, min_age)
+            .await
+        {
             Ok(p) => {
                 plan = p;
                 // The placeholders the plan picked: their sdists are judged
@@ -153,51 +184,58 @@ pub async fn run(
                     .enumerate()
                     .filter_map(|(i, p)| placeholders.remove(&p.filename).map(|ph| (i, ph)))
                     .collect();
-                if !picked.is_empty() {
-                    let mut items = Vec::new();
-                    for (i, ph) in &picked {
-                        let _ = std::fs::remove_file(placeholder_dir.path().join(&ph.wheel));
-                        let sdist = Planned {
-                            requested: plan[*i].requested,
-                            ..ph.sdist.clone()
-                        };
-                        items.push(
-                            judge_sdist(
-                                &client,
-                                &mut pages,
-                                policy,
-                                &sdist,
-                                built.verified.path(),
-                                min_age,
-                            )
-                            .await?,
-                        );
-                    }
-                    if let Some(stop) = round
-                        .build(gate, &mut pages, items, TOGETHER, &mut built)
-                        .await?
-                    {
-                        return Ok(stop);
-                    }
-                    let mut holds = true;
-                    for (i, ph) in &picked {
-                        match built_from(&built, &ph.sdist) {
-                            Some((wheel, metadata))
-                                if crate::same_dependencies(&ph.metadata, &metadata) =>
-                            {
-                                let p = &mut plan[*i];
-                                p.url =
-                                    format!("file://{}", built.dir.path().join(&wheel).display());
-                                p.filename = wheel;
-                                p.sha256 = None;
-                            }
-                            // pip plans again, with the built wheel.
-                            _ => holds = false,
+                if picked.is_empty() {
+                    break;
+                }
+                let rest: Vec<Planned> = plan
+                    .iter()
+                    .filter(|p| !picked.iter().any(|(_, ph)| ph.wheel == p.filename))
+                    .filter(|p| !built.wheels.contains_key(&p.filename))
+                    .cloned()
+                    .collect();
+                let known = files_checked.check(&checks, &mut pages, &rest).await;
+                let mut items = Vec::new();
+                for (i, ph) in &picked {
+                    let _ = std::fs::remove_file(placeholder_dir.path().join(&ph.wheel));
+                    let sdist = Planned {
+                        requested: plan[*i].requested,
+                        ..ph.sdist.clone()
+                    };
+                    items.push(
+                        judge_sdist(
+                            &client,
+                            &mut pages,
+                            policy,
+                            &sdist,
+                            built.verified.path(),
+                            min_age,
+                        )
+                        .await?,
+                    );
+                }
+                if let Some(stop) = round
+                    .build(gate, &mut pages, items, &known, TOGETHER, &mut built)
+                    .await?
+                {
+                    return Ok(stop);
+                }
+                let mut holds = true;
+                for (i, ph) in &picked {
+                    match built_from(&built, &ph.sdist) {
+                        Some((wheel, metadata))
+                            if crate::same_dependencies(&ph.metadata, &metadata) =>
+                        {
+                            let p = &mut plan[*i];
+                            p.url = format!("file://{}", built.dir.path().join(&wheel).display());
+                            p.filename = wheel;
+                            p.sha256 = None;
                         }
+                        // pip plans again, with the built wheel.
+                        _ => holds = false,
                     }
-                    if !holds {
-                        continue;
-                    }
+                }
+                if holds {
+                    break;
                 }
             }
             // Only sdists publish these: judge them, and build them once
@@ -224,12 +262,11 @@ pub async fn run(
                 )
                 .await?;
                 if let Some(stop) = round
-                    .build(gate, &mut pages, items, TOGETHER, &mut built)
+                    .build(gate, &mut pages, items, &[], TOGETHER, &mut built)
                     .await?
                 {
                     return Ok(stop);
                 }
-                continue;
             }
             // pip's resolver compared the files with the requirements'
             // hashes and they differ: that is a verdict, not a failure.
@@ -238,40 +275,22 @@ pub async fn run(
             {
                 let mut checked = std::mem::take(&mut built.checks);
                 checked.extend(hash_mismatches(&message));
-                return Ok(match gate.gate(Ecosystem::Pypi, &checked, Phase::Install) {
-                    Err(stop) => (stop.output, stop.code),
+                return match gate.gate(Ecosystem::Pypi, &checked, Phase::Install) {
+                    Err(stop) => Ok((stop.output, stop.code)),
                     // Allowed by an entry: pip still refuses these files.
                     Ok(_) => {
                         gate.finished(77);
-                        return Err(Error::unavailable(
+                        Err(Error::unavailable(
                             "pip refuses files that do not match the hashes in the requirements",
-                        ));
+                        ))
                     }
-                });
+                };
             }
             Err(e) => {
                 return Err(Error::unavailable(e.to_string())
                     .with_hint("pip could not plan the install from published wheels; check the requirement and the index"));
             }
         }
-        let mut fresh = Vec::new();
-        for p in &plan {
-            let name = normalize_name(&p.name);
-            if pins.get(&name).is_some_and(|v| *v == p.version) {
-                continue;
-            }
-            if let Some(t) = pages.upload_time(&p.name, &p.filename).await {
-                if jiff::Timestamp::now().duration_since(t) < min_age {
-                    fresh.push(format!("{name}!={}", p.version));
-                }
-            }
-        }
-        if fresh.is_empty() {
-            break;
-        }
-        constraints.extend(fresh);
-        std::fs::write(&constraints_file, constraints.join("\n") + "\n")
-            .map_err(|e| Error::unavailable(e.to_string()))?;
     }
 
     let placeholder_url = format!("file://{}", placeholder_dir.path().display());
@@ -294,12 +313,11 @@ pub async fn run(
             files.insert(p.filename.clone(), bytes.clone());
         }
     }
-    let results = check_many(&client, &mut pages, policy, &to_check, &hashes, min_age).await;
-    for (p, (c, bytes)) in to_check.iter().zip(results) {
-        if let Some(b) = bytes {
+    checked.extend(files_checked.check(&checks, &mut pages, &to_check).await);
+    for p in &to_check {
+        if let Some(b) = files_checked.take_bytes(&p.url) {
             files.insert(p.filename.clone(), b);
         }
-        checked.push(c);
     }
     if let Err(stop) = gate.gate(Ecosystem::Pypi, &checked, Phase::Install) {
         return Ok((stop.output, stop.code));
@@ -860,6 +878,115 @@ async fn history(
     .apply(c);
 }
 
+/// pip's plan, steered past releases younger than the minimum age: a range
+/// that picked one is planned again without it (an exact pin stays, and is
+/// judged `release-too-fresh`).
+struct Steering<'a> {
+    file: std::path::PathBuf,
+    constraints: Vec<String>,
+    pins: &'a BTreeMap<String, String>,
+}
+
+impl Steering<'_> {
+    async fn plan(
+        &mut self,
+        program: &[String],
+        args: &[String],
+        pages: &mut Pages,
+        min_age: SignedDuration,
+    ) -> Result<Vec<Planned>, crate::Error> {
+        let mut plan = Vec::new();
+        for _ in 0..MAX_STEERING {
+            let file = (!self.constraints.is_empty()).then_some(self.file.as_path());
+            plan = crate::plan(program, args, file)?;
+            let mut fresh = Vec::new();
+            for p in &plan {
+                let name = normalize_name(&p.name);
+                if self.pins.get(&name).is_some_and(|v| *v == p.version) {
+                    continue;
+                }
+                if let Some(t) = pages.upload_time(&p.name, &p.filename).await {
+                    if jiff::Timestamp::now().duration_since(t) < min_age {
+                        fresh.push(format!("{name}!={}", p.version));
+                    }
+                }
+            }
+            if fresh.is_empty() {
+                break;
+            }
+            self.constraints.extend(fresh);
+            std::fs::write(&self.file, self.constraints.join("\n") + "\n")?;
+        }
+        Ok(plan)
+    }
+}
+
+/// A plan with each placeholder replaced by the sdist it stands for.
+fn with_sdists(
+    plan: &[Planned],
+    placeholders: &BTreeMap<String, discover::Placeholder>,
+) -> Vec<Planned> {
+    plan.iter()
+        .map(|p| match placeholders.get(&p.filename) {
+            Some(ph) => Planned {
+                requested: p.requested,
+                ..ph.sdist.clone()
+            },
+            None => p.clone(),
+        })
+        .collect()
+}
+
+/// What checking a plan's files needs.
+struct PlanChecks<'a> {
+    client: &'a PypiClient,
+    policy: &'a Policy,
+    /// Hashes the requirements pin, by normalised name.
+    hashes: &'a BTreeMap<String, Vec<String>>,
+    min_age: SignedDuration,
+}
+
+/// Every file checked in a run, by URL, with its bytes until they are
+/// taken for the install: each file is downloaded and read once.
+#[derive(Default)]
+struct Checks(BTreeMap<String, (Assessment, Option<Vec<u8>>)>);
+
+impl Checks {
+    /// The assessments of `items`, checking those not checked yet.
+    async fn check(
+        &mut self,
+        with: &PlanChecks<'_>,
+        pages: &mut Pages,
+        items: &[Planned],
+    ) -> Vec<Assessment> {
+        let missing: Vec<Planned> = items
+            .iter()
+            .filter(|p| !self.0.contains_key(&p.url))
+            .cloned()
+            .collect();
+        let results = check_many(
+            with.client,
+            pages,
+            with.policy,
+            &missing,
+            with.hashes,
+            with.min_age,
+        )
+        .await;
+        for (p, result) in missing.iter().zip(results) {
+            self.0.insert(p.url.clone(), result);
+        }
+        items
+            .iter()
+            .filter_map(|p| self.0.get(&p.url).map(|(a, _)| a.clone()))
+            .collect()
+    }
+
+    fn take_bytes(&mut self, url: &str) -> Option<Vec<u8>> {
+        self.0.get_mut(url).and_then(|(_, b)| b.take())
+    }
+}
+
 /// Everything built in one run.
 struct BuildState {
     /// The checks made before building (the build requirements' too).
@@ -899,6 +1026,7 @@ impl Round<'_> {
         gate: &mut dyn Gate,
         pages: &mut Pages,
         items: Vec<ToBuild>,
+        known: &[Assessment],
         one_by_one: bool,
         built: &mut BuildState,
     ) -> Result<Option<(String, u8)>, Error> {
@@ -939,7 +1067,16 @@ impl Round<'_> {
                 checked.push(c);
             }
         }
-        if let Err(stop) = gate.gate(Ecosystem::Pypi, &checked, Phase::Build) {
+        // Everything known of the install is judged together: what earlier
+        // rounds built, the rest of the plan, and this round.
+        let all: Vec<Assessment> = built
+            .checks
+            .iter()
+            .chain(known)
+            .chain(&checked)
+            .cloned()
+            .collect();
+        if let Err(stop) = gate.gate(Ecosystem::Pypi, &all, Phase::Build) {
             return Ok(Some((stop.output, stop.code)));
         }
         let env = self.settings.approved_env();
