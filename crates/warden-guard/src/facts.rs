@@ -364,13 +364,14 @@ pub async fn pypi(
 
 /// Provenance per file name: every file of the selected version, and one
 /// file of each other version (a release is uploaded by one publisher, and
-/// asking for every file of a long history costs a request each).
+/// asking for every file of a long history costs a request each). Beside
+/// it, the files whose page lists provenance the index does not serve.
 pub async fn fetch_provenance(
     client: &PypiClient,
     name: &str,
     project: &SimpleProject,
     selected: &str,
-) -> Result<BTreeMap<String, Provenance>, crate::Error> {
+) -> Result<(BTreeMap<String, Provenance>, Vec<String>), crate::Error> {
     let mut wanted: Vec<DistFile> = project.files_of(selected).into_iter().cloned().collect();
     for version in project.versions() {
         if version != selected {
@@ -393,11 +394,15 @@ pub async fn fetch_provenance(
         });
     }
     let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (filename, result) = joined.map_err(|e| crate::Error::unavailable(e.to_string()))?;
-        if let Some(p) = result? {
-            out.insert(filename, p);
+        match result? {
+            Some(p) => {
+                out.insert(filename, p);
+            }
+            None => missing.push(filename),
         }
     }
-    Ok(out)
+    Ok((out, missing))
 }

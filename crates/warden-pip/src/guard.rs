@@ -500,6 +500,9 @@ struct Pages {
     client: PypiClient,
     /// normalised name -> (index, page) for each index that has it.
     pages: BTreeMap<String, Vec<(RedactedUrl, SimpleProject)>>,
+    /// normalised name -> the indexes whose page could not be read (a
+    /// fault, not "not there"), with the error.
+    failed: BTreeMap<String, Vec<String>>,
 }
 
 impl Pages {
@@ -507,16 +510,26 @@ impl Pages {
         Self {
             client,
             pages: BTreeMap::new(),
+            failed: BTreeMap::new(),
         }
     }
 
     async fn get(&mut self, name: &str) -> &[(RedactedUrl, SimpleProject)] {
         let key = normalize_name(name);
         if !self.pages.contains_key(&key) {
-            let found = Self::fetch(&self.client, name).await;
+            let (found, failed) = Self::fetch(&self.client, name).await;
             self.pages.insert(key.clone(), found);
+            self.failed.insert(key.clone(), failed);
         }
         self.pages.get(&key).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The indexes whose page for `name` could not be read.
+    fn failures(&self, name: &str) -> Vec<String> {
+        self.failed
+            .get(&normalize_name(name))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Fetches the pages of `names` not fetched yet, several at a time.
@@ -538,21 +551,29 @@ impl Pages {
         }
         while let Some(joined) = tasks.join_next().await {
             // A task that did not finish is fetched again when asked for.
-            if let Ok((key, found)) = joined {
-                self.pages.insert(key, found);
+            if let Ok((key, (found, failed))) = joined {
+                self.pages.insert(key.clone(), found);
+                self.failed.insert(key, failed);
             }
         }
     }
 
-    /// `name`'s page on each configured index that has it.
-    async fn fetch(client: &PypiClient, name: &str) -> Vec<(RedactedUrl, SimpleProject)> {
+    /// `name`'s page on each configured index that has it, and the
+    /// indexes that could not say.
+    async fn fetch(
+        client: &PypiClient,
+        name: &str,
+    ) -> (Vec<(RedactedUrl, SimpleProject)>, Vec<String>) {
         let mut found = Vec::new();
+        let mut failed = Vec::new();
         for index in client.config.indexes() {
-            if let Ok(page) = client.project(index, name).await {
-                found.push((index.clone(), page));
+            match client.project(index, name).await {
+                Ok(page) => found.push((index.clone(), page)),
+                Err(warden_registry::Error::NotFound { .. }) => {}
+                Err(e) => failed.push(format!("{index}: {e}")),
             }
         }
-        found
+        (found, failed)
     }
 
     async fn upload_time(&mut self, name: &str, filename: &str) -> Option<jiff::Timestamp> {
@@ -588,6 +609,7 @@ async fn check_many(
         .await;
     for (i, p) in items.iter().enumerate() {
         let found = pages.get(&p.name).await.to_vec();
+        let failed = pages.failures(&p.name);
         let client = client.clone();
         let policy = std::sync::Arc::clone(&policy);
         let hashes = std::sync::Arc::clone(&hashes);
@@ -597,7 +619,7 @@ async fn check_many(
             let _permit = limit.acquire_owned().await;
             (
                 i,
-                check_one(&client, found, &policy, &p, &hashes, min_age).await,
+                check_one(&client, (found, failed), &policy, &p, &hashes, min_age).await,
             )
         });
     }
@@ -645,7 +667,7 @@ fn unchecked(p: &Planned) -> Assessment {
 /// configured index.
 async fn check_one(
     client: &PypiClient,
-    found: Vec<(RedactedUrl, SimpleProject)>,
+    (found, failed): (Vec<(RedactedUrl, SimpleProject)>, Vec<String>),
     policy: &Policy,
     p: &Planned,
     hashes: &BTreeMap<String, Vec<String>>,
@@ -653,6 +675,13 @@ async fn check_one(
 ) -> (Assessment, Option<Vec<u8>>) {
     let name = normalize_name(&p.name);
     let mut c = unchecked(p);
+    // An index that could not be read may hold the same name with other
+    // files: whether this is dependency confusion is not known.
+    for f in failed {
+        c.unknown(format!(
+            "dependency-confusion: a configured index could not be read: {f}"
+        ));
+    }
     if p.is_direct {
         c.findings.push(Finding::new(
             "non-registry-source",
@@ -855,7 +884,14 @@ async fn history(
     };
     // Provenance that cannot be fetched is not provenance that is absent.
     let provenance = match facts::fetch_provenance(client, &page.name, page, version).await {
-        Ok(p) => p,
+        Ok((p, missing)) => {
+            for m in missing {
+                c.unknown(format!(
+                    "provenance-dropped: the index lists provenance for {m} but does not serve it"
+                ));
+            }
+            p
+        }
         Err(e) => {
             c.unknown(format!(
                 "provenance-dropped: the provenance could not be fetched: {e}"
@@ -1240,8 +1276,15 @@ async fn judge_sdist(
     min_age: SignedDuration,
 ) -> Result<ToBuild, Error> {
     let found = pages.get(&planned.name).await.to_vec();
-    let (mut checked, bytes) =
-        check_one(client, found, policy, planned, &BTreeMap::new(), min_age).await;
+    let (mut checked, bytes) = check_one(
+        client,
+        (found, pages.failures(&planned.name)),
+        policy,
+        planned,
+        &BTreeMap::new(),
+        min_age,
+    )
+    .await;
     sdist_finding(&mut checked, &planned.filename);
     let target = verified.join(&planned.filename);
     let build_requirements = match bytes {

@@ -140,7 +140,7 @@ pub async fn run(
                         requested: "latest".to_owned(),
                     })?,
             };
-            let provenance =
+            let (provenance, _unserved) =
                 warden_guard::facts::fetch_provenance(&client, &name, &project, &selected).await?;
             let json_api = client.json_api(&index, &name).await?;
             let mut report = Report::Pypi(pypi_report(

@@ -1,0 +1,215 @@
+//! A check that could not be completed is `unknown`, never clean: a fault
+//! on each endpoint warden asks ends in `unknown`, and `on-error` decides
+//! (69 by default; with `on-error = "warn"` the run goes on and says so).
+
+use warden_testkit::{Fault, Output, Sandbox, TestRegistry};
+
+use crate::{json, warden};
+
+/// The faults a registry or a proxy in front of it produces.
+fn faults() -> [Fault; 4] {
+    [
+        Fault::Status(500),
+        Fault::Reset,
+        Fault::Status(404),
+        Fault::MalformedJson,
+    ]
+}
+
+fn npm_dry_run(registry: &TestRegistry, sandbox: &Sandbox, spec: &str) -> Output {
+    std::fs::write(
+        sandbox.project().join("package.json"),
+        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
+    )
+    .unwrap();
+    Output::of(
+        warden(sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args([
+                "--no-cache",
+                "--format",
+                "json",
+                "--dry-run",
+                "npm",
+                "install",
+                spec,
+            ]),
+    )
+}
+
+fn pip_dry_run(registry: &TestRegistry, sandbox: &Sandbox, spec: &str) -> Output {
+    let venv = sandbox.venv();
+    let path = std::env::var("PATH").unwrap_or_default();
+    Output::of(
+        warden(sandbox)
+            .env("PATH", format!("{}:{path}", venv.join("bin").display()))
+            .env("VIRTUAL_ENV", &venv)
+            .env("PIP_INDEX_URL", registry.simple_url())
+            .args([
+                "--no-cache",
+                "--format",
+                "json",
+                "--dry-run",
+                "pip",
+                "install",
+                spec,
+            ]),
+    )
+}
+
+/// The package's entry in a JSON report.
+fn package<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in {report}"))
+}
+
+/// With the fault, `name` is unknown for a reason that names `what`, the
+/// run stops with 69, and the log says why.
+fn assert_unknown(out: &Output, name: &str, what: &str, context: &str) {
+    let out = Output {
+        code: out.code,
+        stdout: out.stdout.clone(),
+        stderr: out.stderr.clone(),
+    };
+    let out = out.expect_code(69);
+    let report = json(&out);
+    let p = package(&report, name);
+    assert_eq!(p["verdict"], "unknown", "{context}: {report}");
+    let reasons = p["unknown"].to_string();
+    assert!(reasons.contains(what), "{context}: {reasons}");
+    assert_eq!(report["result"]["kind"], "incomplete", "{context}");
+}
+
+#[test]
+fn advisory_faults_make_a_known_malicious_version_unknown_never_allowed() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    let out = npm_dry_run(&registry, &sandbox, "hist-malware@1.0.1").expect_code(77);
+    assert!(out.stdout.contains("known-malicious"), "{}", out.stdout);
+    for fault in faults() {
+        registry.fault("/npm/-/npm/v1/security/advisories", fault.clone(), None);
+        let out = npm_dry_run(&registry, &sandbox, "hist-malware@1.0.1");
+        assert_unknown(
+            &out,
+            "npm:hist-malware",
+            "known-malicious",
+            &format!("{fault:?}"),
+        );
+        registry.clear_faults();
+    }
+    // `on-error = "warn"`: the run goes on, and still says unknown.
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[settings]\non-error = \"warn\"\n",
+    )
+    .unwrap();
+    registry.fault(
+        "/npm/-/npm/v1/security/advisories",
+        Fault::Status(500),
+        None,
+    );
+    let out = npm_dry_run(&registry, &sandbox, "hist-malware@1.0.1").expect_code(0);
+    let report = json(&out);
+    assert_eq!(package(&report, "npm:hist-malware")["verdict"], "unknown");
+    assert_eq!(report["summary"]["unknown"], 1);
+}
+
+#[test]
+fn attestation_faults_leave_the_source_unknown() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    let out = npm_dry_run(&registry, &sandbox, "hist-backport@1.0.1").expect_code(0);
+    assert_eq!(
+        package(&json(&out), "npm:hist-backport")["verdict"],
+        "allow",
+        "{}",
+        out.stdout
+    );
+    for fault in faults() {
+        registry.fault("/npm/-/npm/v1/attestations/", fault.clone(), None);
+        let out = npm_dry_run(&registry, &sandbox, "hist-backport@1.0.1");
+        assert_unknown(
+            &out,
+            "npm:hist-backport",
+            "attestation",
+            &format!("{fault:?}"),
+        );
+        registry.clear_faults();
+    }
+}
+
+#[test]
+fn packument_and_tarball_faults_under_npm_ci_are_unknown() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    npm_dry_run(&registry, &sandbox, "benign-lib").expect_code(0);
+    // Plan with npm, keep the lockfile, then check it under faults.
+    Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["-y", "npm", "install", "benign-lib"]),
+    )
+    .expect_code(0);
+    for (path, fault) in [
+        ("/npm/benign-lib", Fault::Status(503)),
+        ("/npm/benign-lib", Fault::MalformedJson),
+        ("/npm/benign-lib/-/", Fault::Reset),
+        ("/npm/benign-lib/-/", Fault::Corrupt),
+    ] {
+        registry.fault(path, fault.clone(), None);
+        let out = Output::of(
+            warden(&sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .args(["--no-cache", "--format", "json", "--dry-run", "npm", "ci"]),
+        );
+        assert_unknown(
+            &out,
+            "npm:benign-lib",
+            "benign-lib",
+            &format!("{path} {fault:?}"),
+        );
+        registry.clear_faults();
+    }
+}
+
+#[test]
+fn json_api_provenance_and_page_faults_under_pip_are_unknown() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    // PyPI's JSON API carries the advisory data.
+    let out = pip_dry_run(&registry, &sandbox, "hist-py-flags==1.2").expect_code(77);
+    assert!(out.stdout.contains("known-malicious"), "{}", out.stdout);
+    for fault in faults() {
+        registry.fault("/pypi/hist-py-flags/1.2/json", fault.clone(), None);
+        let out = pip_dry_run(&registry, &sandbox, "hist-py-flags==1.2");
+        assert_unknown(
+            &out,
+            "pypi:hist-py-flags",
+            "known-malicious",
+            &format!("{fault:?}"),
+        );
+        registry.clear_faults();
+    }
+    // PEP 740 provenance the page lists.
+    pip_dry_run(&registry, &sandbox, "hist-py-prov-dropped==1.0").expect_code(0);
+    for fault in faults() {
+        registry.fault("/integrity/", fault.clone(), None);
+        let out = pip_dry_run(&registry, &sandbox, "hist-py-prov-dropped==1.0");
+        assert_unknown(
+            &out,
+            "pypi:hist-py-prov-dropped",
+            "provenance",
+            &format!("{fault:?}"),
+        );
+        registry.clear_faults();
+    }
+    // The project page, failing for warden's four tries (its look-ahead
+    // reads it first), then served to pip.
+    registry.fault("/simple/hist-py-prov-dropped/", Fault::Status(502), Some(4));
+    let out = pip_dry_run(&registry, &sandbox, "hist-py-prov-dropped==1.0");
+    assert_unknown(&out, "pypi:hist-py-prov-dropped", "index", "page 502");
+}
