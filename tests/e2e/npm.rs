@@ -495,3 +495,237 @@ fn flags_with_separate_values_never_turn_install_scripts_back_on() {
         );
     }
 }
+
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = e.path();
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() && !path.is_symlink() {
+                dirs.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_failed_install_leaves_the_project_as_it_was() {
+    let registry = TestRegistry::with_scenarios(&["realism", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    // hello-cli's verdict is cached, so warden reads nothing more of it;
+    // npm, with an empty cache, must fetch its tarball, and that fails.
+    Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["--dry-run", "npm", "install", "hello-cli"]),
+    )
+    .expect_code(0);
+    npm(&registry, &sandbox, &["install", "hello-cli", "--dry-run"]).expect_code(64);
+    let manifest = std::fs::read(sandbox.project().join("package.json")).unwrap();
+    let lock = std::fs::read(sandbox.project().join("package-lock.json")).unwrap();
+    let modules = tree(&sandbox.project().join("node_modules"));
+    assert!(modules.iter().any(|m| m == "benign-lib/package.json"));
+    registry.fault(
+        "/npm/hello-cli/-/",
+        warden_testkit::Fault::Status(503),
+        None,
+    );
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .env("npm_config_cache", sandbox.root().join("cache/npm-empty"))
+            .env("npm_config_fetch_retries", "0")
+            .args(["-y", "npm", "install", "hello-cli"]),
+    );
+    assert!(
+        !matches!(out.code, Some(0 | 64 | 69 | 77 | 78)),
+        "npm's own failure code: {:?}\n{}\n{}",
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        manifest,
+        "package.json put back"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+        lock,
+        "the lockfile put back"
+    );
+    assert_eq!(
+        tree(&sandbox.project().join("node_modules")),
+        modules,
+        "node_modules put back"
+    );
+    let mut left = files(&sandbox.project());
+    left.retain(|f| f != ".warden");
+    assert_eq!(left, ["node_modules", "package-lock.json", "package.json"]);
+    let log = std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl")).unwrap();
+    let last = log.lines().last().unwrap();
+    assert!(last.contains("\"kind\":\"failed\""), "{last}");
+    assert!(last.contains("\"approval\":\"not-needed\""), "{last}");
+}
+
+#[test]
+fn the_projects_own_scripts_run_after_the_dependencies_unless_turned_off() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    let script = "node -e \"const fs=require('fs');fs.writeFileSync(process.env.WARDEN_CANARY_DIR+'/own-'+process.env.npm_lifecycle_event, fs.existsSync('node_modules/benign-lib/package.json')?'after':'before')\"";
+    let manifest = serde_json::json!({
+        "name": "app", "version": "1.0.0", "private": true,
+        "scripts": {"postinstall": script, "prepare": script}
+    });
+    std::fs::create_dir_all(sandbox.canary_dir()).unwrap();
+    std::fs::write(sandbox.project().join("package.json"), manifest.to_string()).unwrap();
+    let out = npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    assert!(
+        out.stderr.contains("the project's own scripts run"),
+        "{}",
+        out.stderr
+    );
+    for event in ["postinstall", "prepare"] {
+        let canary = sandbox.canary(&format!("own-{event}"));
+        assert_eq!(
+            std::fs::read_to_string(&canary).ok().as_deref(),
+            Some("after"),
+            "{event} ran after the dependencies"
+        );
+        std::fs::remove_file(canary).unwrap();
+    }
+    npm(&registry, &sandbox, &["ci"]).expect_code(0);
+    assert!(
+        sandbox.canary("own-postinstall").exists(),
+        "npm ci runs them too"
+    );
+    std::fs::remove_file(sandbox.canary("own-postinstall")).unwrap();
+
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[settings]\nproject-scripts = false\n",
+    )
+    .unwrap();
+    npm(&registry, &sandbox, &["ci"]).expect_code(0);
+    assert!(!sandbox.canary("own-postinstall").exists(), "turned off");
+}
+
+#[test]
+fn a_declined_prompt_is_not_a_policy_block() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    // A terminal to ask on: `script` gives warden one; the answer is "n".
+    let command = format!(
+        "{} npm install canary-postinstall",
+        env!("CARGO_BIN_EXE_warden")
+    );
+    let out = Output::of(
+        sandbox
+            .command("sh")
+            .env("npm_config_registry", registry.npm_url())
+            .args([
+                "-c",
+                &format!("printf 'n\\n' | script -qec '{command}' /dev/null"),
+            ]),
+    );
+    assert_eq!(out.code, Some(77), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("install anyway?"), "{}", out.stdout);
+    assert!(out.stdout.contains("declined"), "{}", out.stdout);
+    assert!(installed(&sandbox, "canary-postinstall").is_none());
+    let log = std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl")).unwrap();
+    let line = log.lines().last().unwrap();
+    assert!(
+        line.contains("\"kind\":\"declined\"") && line.contains("\"approval\":\"prompt\""),
+        "{line}"
+    );
+
+    // Blocked by policy, and installed without a terminal: each says so.
+    npm(&registry, &sandbox, &["install", "canary-postinstall"]).expect_code(0);
+    let log = std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl")).unwrap();
+    let line = log.lines().last().unwrap();
+    assert!(
+        line.contains("\"kind\":\"installed\"")
+            && line.contains("\"approval\":\"non-interactive\""),
+        "{line}"
+    );
+    assert!(line.contains("\"scripts\":\"skipped\""), "{line}");
+}
+
+#[test]
+fn an_interrupted_install_stops_npm_and_puts_the_project_back() {
+    let registry = TestRegistry::with_scenarios(&["realism", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["--dry-run", "npm", "install", "hello-cli"]),
+    )
+    .expect_code(0);
+    let manifest = std::fs::read(sandbox.project().join("package.json")).unwrap();
+    let lock = std::fs::read(sandbox.project().join("package-lock.json")).unwrap();
+    let modules = tree(&sandbox.project().join("node_modules"));
+    // npm's download of hello-cli hangs; warden is interrupted meanwhile.
+    registry.fault(
+        "/npm/hello-cli/-/",
+        warden_testkit::Fault::Delay(std::time::Duration::from_secs(30)),
+        None,
+    );
+    let child = warden(&sandbox)
+        .env("npm_config_registry", registry.npm_url())
+        .env("npm_config_cache", sandbox.root().join("cache/npm-empty"))
+        .args(["-y", "npm", "install", "hello-cli"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    // npm ci is running once warden has set node_modules aside.
+    let aside = || {
+        files(&sandbox.project())
+            .iter()
+            .any(|f| f.starts_with(".node_modules.warden-"))
+    };
+    while !aside() {
+        assert!(started.elapsed().as_secs() < 60, "npm ci never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        interrupted.elapsed().as_secs() < 10,
+        "npm was interrupted, not waited out"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        manifest
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+        lock
+    );
+    assert_eq!(tree(&sandbox.project().join("node_modules")), modules);
+    let mut left = files(&sandbox.project());
+    left.retain(|f| f != ".warden");
+    assert_eq!(left, ["node_modules", "package-lock.json", "package.json"]);
+}

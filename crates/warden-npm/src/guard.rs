@@ -49,6 +49,16 @@ pub async fn run(
         return passthrough(&npm, args);
     }
     let parsed = crate::parse_args(args);
+    if parsed
+        .flags
+        .iter()
+        .any(|f| f.key == "dry-run" && f.value == crate::FlagValue::On)
+    {
+        return Err(Error::usage(
+            "npm's `--dry-run` would leave warden nothing to check",
+        )
+        .with_hint("put warden's own flag before `npm`: `warden --dry-run npm ...` checks and reports without installing"));
+    }
     let global = parsed
         .flags
         .iter()

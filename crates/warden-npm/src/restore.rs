@@ -114,11 +114,25 @@ struct Running(Option<Child>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let pid = rustix::process::Pid::from_child(&child);
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
-            let _ = child.wait();
+        use rustix::process::{Pid, Signal, kill_process};
+        let Some(mut child) = self.0.take() else {
+            return;
+        };
+        // Interrupted as a terminal would, then asked to stop, then
+        // stopped: nothing may be left writing into the project.
+        let pid = Pid::from_child(&child);
+        for (signal, grace) in [(Signal::INT, 3_000), (Signal::TERM, 2_000)] {
+            let _ = kill_process(pid, signal);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(grace);
+            while std::time::Instant::now() < deadline {
+                if !matches!(child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

@@ -7,6 +7,8 @@ pub const USAGE: u8 = 64;
 pub const UNAVAILABLE: u8 = 69;
 pub const BLOCKED: u8 = 77;
 pub const CONFIG: u8 = 78;
+/// Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: u8 = 130;
 
 /// An error that ends the run with a given exit code.
 #[derive(Debug)]
@@ -73,6 +75,7 @@ mod tests {
             super::UNAVAILABLE,
             super::BLOCKED,
             super::CONFIG,
+            super::INTERRUPTED,
         ];
         codes.sort_unstable();
         let before = codes.len();

@@ -54,7 +54,19 @@ fn main() -> ExitCode {
             ));
         }
     };
-    match runtime.block_on(run(&cli)) {
+    // An interrupt ends the run where it is: dropping it interrupts a
+    // running package manager and puts the project's files back.
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            biased;
+            result = run(&cli) => result,
+            _ = tokio::signal::ctrl_c() => Err(Failure::new(
+                exit::INTERRUPTED,
+                "interrupted: warden stopped, and the project's files are as they were",
+            )),
+        }
+    });
+    match outcome {
         Ok((output, code)) => {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(output.as_bytes());
