@@ -729,3 +729,60 @@ fn an_interrupted_install_stops_npm_and_puts_the_project_back() {
     left.retain(|f| f != ".warden");
     assert_eq!(left, ["node_modules", "package-lock.json", "package.json"]);
 }
+
+#[test]
+fn an_interrupt_while_npm_plans_leaves_no_copy_of_the_npmrc() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    std::fs::write(
+        sandbox.project().join(".npmrc"),
+        "//127.0.0.1/:_authToken=not-a-real-token\n",
+    )
+    .unwrap();
+    let tmp = sandbox.root().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    // npm's planning run hangs on the package document.
+    registry.fault(
+        "/npm/benign-lib",
+        warden_testkit::Fault::Delay(std::time::Duration::from_secs(30)),
+        None,
+    );
+    let child = warden(&sandbox)
+        .env("npm_config_registry", registry.npm_url())
+        .env("TMPDIR", &tmp)
+        .args(["npm", "install", "benign-lib"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let copies = || {
+        tree(&tmp)
+            .into_iter()
+            .filter(|f| f.ends_with(".npmrc"))
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while copies() == 0 {
+        assert!(started.elapsed().as_secs() < 60, "npm never planned");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let interrupted = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(interrupted.elapsed().as_secs() < 10, "not waited out");
+    assert_eq!(copies(), 0, "{:?}", tree(&tmp));
+    let mut left = files(&sandbox.project());
+    left.retain(|f| f != ".warden");
+    assert_eq!(left, [".npmrc", "package.json"]);
+}

@@ -22,6 +22,7 @@ pub mod facts;
 mod gate;
 mod report;
 mod settings;
+mod tasks;
 mod vocab;
 
 pub use decide::{DecidedFinding, Decision, PackageDecision, Scripts, Stop, Verdict, decide};
@@ -30,6 +31,7 @@ pub use error::{Error, io};
 pub use gate::{Approved, Gate, Phase, Stopped};
 pub use report::{Approval, Outcome, Report, log_lines, policy_digest};
 pub use settings::Settings;
+pub use tasks::CheckTasks;
 pub use vocab::{Assessment, Ecosystem, Finding, Package};
 
 pub use warden_policy::Level;

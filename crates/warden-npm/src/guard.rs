@@ -11,7 +11,9 @@ use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected, Limits};
 use warden_guard::cache::{ArchiveVerdict, read_verdict, verdict_path, write_verdict};
 use warden_guard::facts::{self, Advisories};
-use warden_guard::{Assessment, Ecosystem, Error, Finding, Gate, Package, Phase, Settings, io};
+use warden_guard::{
+    Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, Settings, io,
+};
 use warden_policy::{Level, Policy};
 use warden_registry::{Environment, HttpClient, NpmClient, NpmConfig};
 
@@ -167,9 +169,11 @@ pub async fn run(
             // An exact pin to a release younger than the minimum age cannot
             // resolve "before" it: resolve without the age limit, and let the
             // checks report `release-too-fresh`.
-            let r = crate::resolve(&npm, &project, &plan_args, before, &[])
-                .or_else(|_| crate::resolve(&npm, &project, &plan_args, None, &[]))
-                .map_err(|e| {
+            let r = match crate::resolve(&npm, &project, &plan_args, before, &[]).await {
+                Ok(r) => Ok(r),
+                Err(_) => crate::resolve(&npm, &project, &plan_args, None, &[]).await,
+            };
+            let r = r.map_err(|e| {
                     Error::unavailable(e.to_string()).with_hint(
                         "npm could not plan the install without running anything; fix what it reports, or pin an older version",
                     )
@@ -459,9 +463,8 @@ async fn check_all(
             .await
             .map_err(|e| e.to_string()),
     );
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = CheckTasks::default();
     let mut seen = BTreeSet::new();
-    let mut pending: BTreeMap<tokio::task::Id, Package> = BTreeMap::new();
     for p in packages {
         if matches!(p.source, Source::Link(_))
             || !seen.insert((p.name.clone(), p.version.clone(), p.path.clone()))
@@ -474,8 +477,7 @@ async fn check_all(
         let cache_dir = client.http.options().cache_dir.clone();
         let advisories = std::sync::Arc::clone(&advisories);
         let stash = stash.to_path_buf();
-        let package = package_of(&p);
-        let handle = tasks.spawn(async move {
+        tasks.spawn(package_of(&p), async move {
             check_one(
                 &client,
                 cache_dir,
@@ -488,27 +490,17 @@ async fn check_all(
             )
             .await
         });
-        pending.insert(handle.id(), package);
     }
-    let total = tasks.len();
-    let mut out = Vec::new();
-    while let Some(joined) = tasks.join_next_with_id().await {
-        match joined {
-            Ok((id, c)) => {
-                pending.remove(&id);
-                out.push(c);
-            }
-            // A check that failed is not a clean one.
-            Err(e) => {
-                if let Some(package) = pending.remove(&e.id()) {
-                    let mut c = Assessment::of(package);
-                    c.unknown(format!("the check did not finish: {e}"));
-                    out.push(c);
-                }
-            }
-        }
-        gate.progress(out.len(), total);
-    }
+    let mut out = tasks
+        .join(
+            |package, why| {
+                let mut c = Assessment::of(package);
+                c.unknown(why);
+                c
+            },
+            |done, total| gate.progress(done, total),
+        )
+        .await;
     out.sort_by(|a, b| a.package.path.cmp(&b.package.path));
     out
 }

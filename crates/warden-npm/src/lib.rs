@@ -396,7 +396,7 @@ pub struct Resolved {
 /// Runs `npm <args> --package-lock-only --ignore-scripts` in a temporary
 /// copy of the project's manifests. `before` makes npm resolve as of that
 /// time (so ranges land on releases old enough for the policy).
-pub fn resolve(
+pub async fn resolve(
     npm: &str,
     project: &Path,
     args: &[String],
@@ -442,10 +442,16 @@ pub fn resolve(
     if let Some(t) = before {
         cmd.arg(format!("--before={}", t.strftime("%Y-%m-%dT%H:%M:%SZ")));
     }
-    let out = cmd.output().map_err(|source| Error::Spawn {
-        program: npm.to_owned(),
-        source,
-    })?;
+    // Awaited, and killed if warden's run is dropped (an interrupt): the
+    // scratch copy, `.npmrc` included, is removed as the run unwinds.
+    let out = tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|source| Error::Spawn {
+            program: npm.to_owned(),
+            source,
+        })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let message = stderr

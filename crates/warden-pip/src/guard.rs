@@ -8,7 +8,9 @@ use std::process::Command;
 use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected, Limits};
 use warden_guard::facts;
-use warden_guard::{Assessment, Ecosystem, Error, Finding, Gate, Package, Phase, Settings};
+use warden_guard::{
+    Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, Settings,
+};
 use warden_policy::{Level, Policy};
 use warden_registry::pypi::{DistKind, SimpleProject, normalize_name};
 use warden_registry::{HttpClient, IndexArgs, PipConfig, PypiClient, RedactedUrl};
@@ -603,7 +605,7 @@ async fn check_many(
     let policy = std::sync::Arc::new(policy.clone());
     let hashes = std::sync::Arc::new(hashes.clone());
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = CheckTasks::default();
     pages
         .prefetch(items.iter().map(|p| p.name.clone()).collect())
         .await;
@@ -615,7 +617,7 @@ async fn check_many(
         let hashes = std::sync::Arc::clone(&hashes);
         let limit = std::sync::Arc::clone(&limit);
         let p = p.clone();
-        tasks.spawn(async move {
+        tasks.spawn(i, async move {
             let _permit = limit.acquire_owned().await;
             (
                 i,
@@ -623,22 +625,25 @@ async fn check_many(
             )
         });
     }
-    let mut done = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((i, result)) = joined {
-            done.insert(i, result);
-        }
-    }
+    let mut done: BTreeMap<usize, (Assessment, Option<Vec<u8>>)> = tasks
+        .join(
+            |i, why| {
+                let mut c = items.get(i).map(unchecked).unwrap_or_default();
+                c.unknown(why);
+                (i, (c, None))
+            },
+            |_, _| {},
+        )
+        .await
+        .into_iter()
+        .collect();
     items
         .iter()
         .enumerate()
         .map(|(i, p)| {
             done.remove(&i).unwrap_or_else(|| {
                 let mut c = unchecked(p);
-                c.unknown.push(format!(
-                    "pypi:{}=={}: the check of {} did not finish",
-                    c.package.name, p.version, p.filename
-                ));
+                c.unknown("the check did not finish");
                 (c, None)
             })
         })

@@ -19,8 +19,13 @@ Exit codes:
   N   the package manager ran and failed with code N
   64  bad usage
   69  the checks could not be completed (registry unreachable, broken data)
-  77  blocked by policy
-  78  bad configuration (policy file, or a registry setting warden cannot read)";
+  77  blocked by policy, or the prompt answered no
+  78  bad configuration (policy file, or a registry setting warden cannot read)
+  130 interrupted: the package manager was stopped, the project's files put back
+
+Warnings: on a terminal warden asks before installing; with --yes, without a
+terminal, or with CI set, it goes on. Every decision is recorded in
+.warden/decisions.jsonl with who approved it and what happened.";
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tokio::signal::unix::SignalKind;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Failure;
@@ -57,10 +58,15 @@ fn main() -> ExitCode {
     // An interrupt ends the run where it is: dropping it interrupts a
     // running package manager and puts the project's files back.
     let outcome = runtime.block_on(async {
+        // Registered before anything starts, so no interrupt can end warden
+        // without the unwinding that cleans up after it.
+        let Ok(mut interrupt) = tokio::signal::unix::signal(SignalKind::interrupt()) else {
+            return run(&cli).await;
+        };
         tokio::select! {
             biased;
             result = run(&cli) => result,
-            _ = tokio::signal::ctrl_c() => Err(Failure::new(
+            _ = interrupt.recv() => Err(Failure::new(
                 exit::INTERRUPTED,
                 "interrupted: warden stopped, and the project's files are as they were",
             )),
