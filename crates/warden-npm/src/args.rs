@@ -295,6 +295,32 @@ const SAVE_KEYS: &[&str] = &[
 ];
 
 impl NpmArgs {
+    /// Whether a Boolean option is on.
+    pub fn is_on(&self, key: &str) -> bool {
+        self.flags
+            .iter()
+            .rev()
+            .find(|f| f.key == key)
+            .is_some_and(|f| f.value == FlagValue::On)
+    }
+
+    /// The settings that choose registries and config files (`registry`,
+    /// `@scope:registry`, `userconfig`, `globalconfig`), as npm's
+    /// configuration reads them from the command line.
+    pub fn config_settings(&self) -> Vec<(String, String)> {
+        self.flags
+            .iter()
+            .filter(|f| {
+                matches!(f.key.as_str(), "registry" | "userconfig" | "globalconfig")
+                    || (f.key.starts_with('@') && f.key.ends_with(":registry"))
+            })
+            .filter_map(|f| match &f.value {
+                FlagValue::Value(v) => Some((f.key.clone(), v.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The options that shape an install of a checked lockfile (registry,
     /// omit, workspaces, ...), each as one word, without those that would
     /// run scripts or change what is installed or saved.
@@ -323,6 +349,71 @@ impl NpmArgs {
                     .map(Flag::render),
             )
             .collect()
+    }
+}
+
+/// A guarded npm command line, read once: everything the pipeline needs
+/// to know of it.
+#[derive(Debug, Clone)]
+pub struct NpmRequest {
+    /// As typed, for commands warden passes through unchanged.
+    pub raw: Vec<String>,
+    pub args: NpmArgs,
+    pub command: crate::NpmCommand,
+    /// `npm exec` / `npx`: what to install and run.
+    pub exec: Option<crate::ExecRequest>,
+    /// `npm install -g`: the packages to install globally.
+    pub global: Option<Vec<String>>,
+}
+
+impl NpmRequest {
+    /// Reads `npm <args>`. A command line warden cannot guard as asked is
+    /// an error that says why.
+    pub fn parse(raw: &[String]) -> Result<Self, warden_guard::Error> {
+        use warden_guard::Error;
+        let args = parse(raw);
+        let command = crate::classify_parsed(&args, raw);
+        if command != crate::NpmCommand::Other && args.is_on("dry-run") {
+            return Err(Error::usage("npm's `--dry-run` would leave warden nothing to check")
+                .with_hint("put warden's own flag before `npm`: `warden --dry-run npm ...` checks and reports without installing"));
+        }
+        let exec = match &command {
+            crate::NpmCommand::Exec { .. } => Some(crate::exec_request(raw).ok_or_else(|| {
+                Error::usage("no package to run").with_hint("warden npx <package> [args]")
+            })?),
+            _ => None,
+        };
+        let global = match &command {
+            crate::NpmCommand::Install { specs } if args.is_on("global") => {
+                if specs.is_empty() {
+                    return Err(Error::usage(
+                        "`npm install -g` needs the packages to install",
+                    ));
+                }
+                Some(specs.clone())
+            }
+            _ => None,
+        };
+        Ok(Self {
+            raw: raw.to_vec(),
+            args,
+            command,
+            exec,
+            global,
+        })
+    }
+
+    /// The command line npm plans with: the user's, or for `npm exec` an
+    /// install of the package to run.
+    pub fn plan_args(&self) -> Vec<String> {
+        match &self.exec {
+            Some(e) => {
+                let mut a = vec!["install".to_owned(), e.package.clone()];
+                a.extend(e.flags.iter().cloned());
+                a
+            }
+            None => self.raw.clone(),
+        }
     }
 }
 
@@ -378,6 +469,32 @@ mod tests {
             );
             assert_eq!(a.plan_args(), ["install", "x"], "{line}");
         }
+    }
+
+    #[test]
+    fn registries_come_from_the_same_reading() {
+        let a = parse(&words(
+            "install x --registry http://r/ --@corp:registry=http://c/ --userconfig /u --loglevel warn",
+        ));
+        assert_eq!(
+            a.config_settings(),
+            [
+                ("registry".to_owned(), "http://r/".to_owned()),
+                ("@corp:registry".to_owned(), "http://c/".to_owned()),
+                ("userconfig".to_owned(), "/u".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn requests_warden_cannot_guard_as_asked_are_usage_errors() {
+        assert!(NpmRequest::parse(&words("install x --dry-run")).is_err());
+        assert!(NpmRequest::parse(&words("install -g")).is_err());
+        assert!(NpmRequest::parse(&words("exec")).is_err());
+        assert!(NpmRequest::parse(&words("run build --dry-run")).is_ok());
+        let r = NpmRequest::parse(&words("i -g hello-cli --registry http://r/")).unwrap();
+        assert_eq!(r.global, Some(words("hello-cli")));
+        assert_eq!(r.args.install_flags(), ["--registry=http://r/"]);
     }
 
     #[test]

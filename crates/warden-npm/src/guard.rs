@@ -46,48 +46,12 @@ pub async fn run(
     gate: &mut dyn Gate,
 ) -> Result<(String, u8), Error> {
     let npm = npm_program(settings.env);
-    let command = crate::classify(args);
-    if command == NpmCommand::Other {
+    let request = crate::NpmRequest::parse(args)?;
+    if request.command == NpmCommand::Other {
         return passthrough(&npm, args);
     }
-    let parsed = crate::parse_args(args);
-    if parsed
-        .flags
-        .iter()
-        .any(|f| f.key == "dry-run" && f.value == crate::FlagValue::On)
-    {
-        return Err(Error::usage(
-            "npm's `--dry-run` would leave warden nothing to check",
-        )
-        .with_hint("put warden's own flag before `npm`: `warden --dry-run npm ...` checks and reports without installing"));
-    }
-    let global = parsed
-        .flags
-        .iter()
-        .any(|f| f.key == "global" && f.value == crate::FlagValue::On);
-    // `npm install -g`: the packages are checked and installed, pinned, in a
-    // project warden keeps under its cache directory; npm then links them
-    // into the global prefix.
-    let global_specs: Option<Vec<String>> = match &command {
-        NpmCommand::Install { specs } if global => {
-            if specs.is_empty() {
-                return Err(Error::usage(
-                    "`npm install -g` needs the packages to install",
-                ));
-            }
-            Some(specs.clone())
-        }
-        _ => None,
-    };
-    // `npm exec`: the package is checked and installed in a scratch
-    // project, then its command runs from there, pinned.
-    let exec = match &command {
-        NpmCommand::Exec { .. } => Some(crate::exec_request(args).ok_or_else(|| {
-            Error::usage("no package to run").with_hint("warden npx <package> [args]")
-        })?),
-        _ => None,
-    };
-    let scratch = match (&exec, &global_specs) {
+    let (exec, global_specs) = (&request.exec, &request.global);
+    let scratch = match (exec, global_specs) {
         (Some(_), _) => Some(tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?),
         (None, Some(_)) => {
             let parent = http
@@ -120,19 +84,8 @@ pub async fn run(
         }
         None => std::env::current_dir().map_err(|e| Error::usage(e.to_string()))?,
     };
-    let plan_args: Vec<String> = match &exec {
-        Some(e) => {
-            let mut a = vec!["install".to_owned(), e.package.clone()];
-            a.extend(e.flags.iter().cloned());
-            a
-        }
-        None => args.to_vec(),
-    };
-    let config = NpmConfig::discover(
-        settings.env,
-        &warden_registry::npmrc::cli_settings(args),
-        &npm,
-    )?;
+    let plan_args = request.plan_args();
+    let config = NpmConfig::discover(settings.env, &request.args.config_settings(), &npm)?;
     let client = NpmClient::new(http.clone(), config);
     let min_age = settings.min_age();
 
@@ -153,7 +106,7 @@ pub async fn run(
         .map(|p| (p.name.clone(), p.version.clone()))
         .collect();
 
-    let (packages, resolved) = match &command {
+    let (packages, resolved) = match &request.command {
         NpmCommand::Ci => {
             let Some(path) = &lock_path else {
                 // npm ci fails without a lockfile; let it say so.
@@ -204,7 +157,7 @@ pub async fn run(
     let install = Install {
         npm: &npm,
         project: &project,
-        flags: parsed.install_flags(),
+        flags: request.args.install_flags(),
         settings,
     };
     // The project's own scripts: the user's code, run as npm runs them,
@@ -224,7 +177,7 @@ pub async fn run(
         .run(resolved.as_ref(), &approved.allow_scripts, &own_scripts)
         .await?;
     gate.finished(code);
-    match (&exec, &global_specs, code) {
+    match (exec, global_specs, code) {
         (Some(e), _, 0) => run_exec(&project, e),
         (None, Some(specs), 0) => {
             // Keep the checked install: the global links point into it.

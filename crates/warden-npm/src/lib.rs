@@ -21,7 +21,7 @@ mod args;
 pub mod guard;
 mod restore;
 
-pub use args::{Flag, FlagValue, NpmArgs, parse as parse_args};
+pub use args::{Flag, FlagValue, NpmArgs, NpmRequest, parse as parse_args};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -82,18 +82,18 @@ const VALUE_FLAGS: &[&str] = &[
     "-c",
 ];
 
-fn positional(args: &[String]) -> Vec<String> {
-    let parsed = parse_args(args);
-    parsed.command.into_iter().chain(parsed.words).collect()
-}
-
 /// Classifies `npm <args>`.
 pub fn classify(args: &[String]) -> NpmCommand {
-    let words = positional(args);
-    let Some((command, rest)) = words.split_first() else {
+    classify_parsed(&parse_args(args), args)
+}
+
+/// Classifies a command line already read.
+fn classify_parsed(parsed: &NpmArgs, raw: &[String]) -> NpmCommand {
+    let Some(command) = parsed.command.as_deref() else {
         return NpmCommand::Other;
     };
-    match command.as_str() {
+    let rest = &parsed.words;
+    match command {
         "install" | "i" | "add" | "in" | "ins" | "inst" | "insta" | "instal" | "isnt" | "isnta"
         | "isntal" | "isntall" => NpmCommand::Install {
             specs: rest.to_vec(),
@@ -104,7 +104,7 @@ pub fn classify(args: &[String]) -> NpmCommand {
         },
         "exec" | "x" => {
             // `npm exec -- pkg args` / `--package=pkg`: the package is the first word.
-            let specs = args
+            let specs = raw
                 .iter()
                 .filter_map(|a| a.strip_prefix("--package="))
                 .map(str::to_owned)

@@ -13,7 +13,7 @@ use warden_guard::{
 };
 use warden_policy::{Level, Policy};
 use warden_registry::pypi::{DistKind, SimpleProject, normalize_name};
-use warden_registry::{HttpClient, IndexArgs, PipConfig, PypiClient, RedactedUrl};
+use warden_registry::{HttpClient, PipConfig, PypiClient, RedactedUrl};
 
 use crate::{PipCommand, Planned};
 
@@ -37,12 +37,12 @@ pub async fn run(
     gate: &mut dyn Gate,
 ) -> Result<(String, u8), Error> {
     let policy = settings.policy;
-    let command = crate::classify(args);
-    if command == PipCommand::Other {
+    let cwd = std::env::current_dir().map_err(|e| Error::usage(e.to_string()))?;
+    let request = crate::PipRequest::parse(program, args, &cwd);
+    if request.command == PipCommand::Other {
         return passthrough(program, args);
     }
-    let cwd = std::env::current_dir().map_err(|e| Error::usage(e.to_string()))?;
-    let index_args = IndexArgs::from_args(args).with_requirement_files(&cwd);
+    let command = request.command.clone();
     let python = settings.env.var("WARDEN_PYTHON").unwrap_or("python3");
     let config = PipConfig::discover(
         settings.env,
@@ -51,13 +51,12 @@ pub async fn run(
         } else {
             "download"
         },
-        &index_args,
+        &request.index,
         python,
     )?;
     let client = PypiClient::new(http.clone(), config);
     let min_age = settings.min_age();
-    let pins = crate::exact_pins(args, &cwd);
-    let hashes = crate::pinned_hashes(args, &cwd);
+    let (pins, hashes) = (&request.pins, &request.hashes);
     let mut pages = Pages::new(client.clone());
     let scratch = tempdir()?;
     // What pip would build (project directories, sdists, VCS URLs) comes
@@ -99,7 +98,7 @@ pub async fn run(
     let mut steering = Steering {
         file: scratch.path().join("warden-constraints.txt"),
         constraints: Vec::new(),
-        pins: &pins,
+        pins,
     };
     // Every file checked in this run, by URL: read once, judged in every
     // decision it belongs to.
@@ -107,7 +106,7 @@ pub async fn run(
     let checks = PlanChecks {
         client: &client,
         policy,
-        hashes: &hashes,
+        hashes,
         min_age,
     };
 

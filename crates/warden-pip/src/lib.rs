@@ -386,11 +386,43 @@ pub fn install_pinned(
         })
 }
 
-/// Hashes pinned in requirements files (`name==1.0 --hash=sha256:...`), by
+/// A guarded pip command line, read once: the command, the requirements
+/// files' lines (one walk, nested `-r` followed), and what the pipeline
+/// takes from them.
+#[derive(Debug, Clone)]
+pub struct PipRequest {
+    /// How pip is run: `pip`, or `python -m pip`.
+    pub program: Vec<String>,
+    /// As typed.
+    pub args: Vec<String>,
+    pub command: PipCommand,
+    /// Index options of the command line and the requirements files.
+    pub index: warden_registry::IndexArgs,
+    /// Requirements pinned to one version, by normalised name.
+    pub pins: BTreeMap<String, String>,
+    /// Hashes the requirements pin, by normalised name.
+    pub hashes: BTreeMap<String, Vec<String>>,
+}
+
+impl PipRequest {
+    pub fn parse(program: &[String], args: &[String], cwd: &Path) -> Self {
+        let lines = requirement_file_lines(args, cwd);
+        Self {
+            program: program.to_vec(),
+            args: args.to_vec(),
+            command: classify(args),
+            index: warden_registry::IndexArgs::from_args(args).with_requirement_lines(&lines),
+            pins: exact_pins(args, &lines),
+            hashes: pinned_hashes(&lines),
+        }
+    }
+}
+
+/// Hashes pinned in requirements lines (`name==1.0 --hash=sha256:...`), by
 /// normalised name.
-pub fn pinned_hashes(args: &[String], cwd: &Path) -> BTreeMap<String, Vec<String>> {
+fn pinned_hashes(lines: &[String]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for line in requirement_file_lines(args, cwd) {
+    for line in lines {
         let hashes: Vec<String> = line
             .split_whitespace()
             .filter_map(|w| w.strip_prefix("--hash=sha256:"))
@@ -450,25 +482,15 @@ pub(crate) fn requirement_file_lines(args: &[String], cwd: &Path) -> Vec<String>
 }
 
 /// Requirements the user pins to one version (`name==1.0`), by normalised
-/// name, from the command line and requirements files.
-pub fn exact_pins(args: &[String], cwd: &Path) -> BTreeMap<String, String> {
-    let mut words: Vec<String> = args.to_vec();
-    let mut iter = args.iter();
-    while let Some(a) = iter.next() {
-        if a == "-r" || a == "--requirement" {
-            if let Some(text) = iter
-                .next()
-                .and_then(|f| std::fs::read_to_string(cwd.join(f)).ok())
-            {
-                words.extend(
-                    text.lines()
-                        .map(|l| l.split_whitespace().next().unwrap_or("").to_owned()),
-                );
-            }
-        }
-    }
-    words
-        .iter()
+/// name, from the command line and requirements lines.
+fn exact_pins(args: &[String], lines: &[String]) -> BTreeMap<String, String> {
+    args.iter()
+        .map(String::as_str)
+        .chain(
+            lines
+                .iter()
+                .map(|l| l.split_whitespace().next().unwrap_or("")),
+        )
         .filter_map(|w| {
             let (name, version) = w.split_once("==")?;
             let name = name
@@ -526,6 +548,35 @@ mod tests {
     }
 
     #[test]
+    fn index_options_from_nested_requirements_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("reqs")).unwrap();
+        std::fs::write(
+            dir.path().join("reqs/base.txt"),
+            "--extra-index-url http://nested.example.org/simple\nsix\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("requirements.txt"),
+            "-i http://req.example.org/simple  # the mirror\n-r reqs/base.txt\nrequests==2.0\n",
+        )
+        .unwrap();
+        let r = PipRequest::parse(
+            &args("pip"),
+            &args("install -r requirements.txt"),
+            dir.path(),
+        );
+        assert_eq!(
+            r.index.index_url.as_deref(),
+            Some("http://req.example.org/simple")
+        );
+        assert_eq!(
+            r.index.extra_index_urls,
+            ["http://nested.example.org/simple"]
+        );
+    }
+
+    #[test]
     fn hashes_and_pins_from_requirements() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -538,12 +589,12 @@ mod tests {
             "-r base.txt\nbaz==2.0 --hash=sha256:cc  # pinned\nqux>=1\n",
         )
         .unwrap();
-        let h = pinned_hashes(&args("install -r req.txt"), dir.path());
-        assert_eq!(h["foo-bar"], ["aa", "bb"]);
-        assert_eq!(h["baz"], ["cc"]);
-        let p = exact_pins(&args("install x==3 -r req.txt"), dir.path());
-        assert_eq!(p["x"], "3");
-        assert_eq!(p["baz"], "2.0");
-        assert!(!p.contains_key("qux"));
+        let r = PipRequest::parse(&args("pip"), &args("install x==3 -r req.txt"), dir.path());
+        assert_eq!(r.hashes["foo-bar"], ["aa", "bb"]);
+        assert_eq!(r.hashes["baz"], ["cc"]);
+        assert_eq!(r.pins["x"], "3");
+        assert_eq!(r.pins["baz"], "2.0");
+        assert_eq!(r.pins["foo-bar"], "1.0", "a pin in a nested file is a pin");
+        assert!(!r.pins.contains_key("qux"));
     }
 }

@@ -395,38 +395,6 @@ pub fn env_replace(value: &str, env: &Environment) -> String {
     out
 }
 
-/// Registry settings found in an npm command line: `--registry URL`,
-/// `--registry=URL`, `--@scope:registry=URL`, `--userconfig`, `--globalconfig`.
-pub fn cli_settings(args: &[String]) -> Vec<(String, String)> {
-    const KEYS: [&str; 3] = ["registry", "userconfig", "globalconfig"];
-    let mut out = Vec::new();
-    let mut iter = args.iter().peekable();
-    while let Some(arg) = iter.next() {
-        if arg == "--" {
-            break;
-        }
-        let Some(flag) = arg.strip_prefix("--") else {
-            continue;
-        };
-        let (key, inline) = match flag.split_once('=') {
-            Some((k, v)) => (k, Some(v.to_owned())),
-            None => (flag, None),
-        };
-        let wanted = KEYS.contains(&key) || (key.starts_with('@') && key.ends_with(":registry"));
-        if !wanted {
-            continue;
-        }
-        let value = match inline {
-            Some(v) => Some(v),
-            None => iter.next_if(|next| !next.starts_with("--")).cloned(),
-        };
-        if let Some(value) = value {
-            out.push((key.to_owned(), value));
-        }
-    }
-    out
-}
-
 /// Asks npm for its built-in default registry, with every configuration
 /// source hidden from it so the answer is npm's own default.
 fn ask_npm_default_registry(npm_program: &str) -> Result<RedactedUrl, Error> {
@@ -655,28 +623,6 @@ mod tests {
         assert_eq!(map["registry"], "http://q.example.org/");
         assert_eq!(map["ca"], "x");
         assert_eq!(map["flag"], "true");
-    }
-
-    #[test]
-    fn cli_flags() {
-        let args: Vec<String> = [
-            "install",
-            "--registry",
-            "http://a/",
-            "--@s:registry=http://b/",
-            "x",
-            "--save",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        assert_eq!(
-            cli_settings(&args),
-            vec![
-                ("registry".to_owned(), "http://a/".to_owned()),
-                ("@s:registry".to_owned(), "http://b/".to_owned())
-            ]
-        );
     }
 
     #[test]

@@ -65,28 +65,11 @@ impl IndexArgs {
         out
     }
 
-    /// Adds the index options found in requirements files (and the files
-    /// they include with `-r`), as pip applies them.
-    pub fn with_requirement_files(mut self, base: &Path) -> Self {
-        let mut seen = Vec::new();
-        let files = std::mem::take(&mut self.requirement_files);
-        for file in files {
-            self.read_requirements(&base.join(&file), &mut seen);
-        }
-        self
-    }
-
-    fn read_requirements(&mut self, path: &Path, seen: &mut Vec<PathBuf>) {
-        if seen.iter().any(|p| p == path) || seen.len() > 64 {
-            return;
-        }
-        seen.push(path.to_path_buf());
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return;
-        };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        for line in text.lines() {
-            let line = line.split(" #").next().unwrap_or("").trim();
+    /// Adds the index options of requirements-file lines, as pip applies
+    /// them (the lines come from the pip adapter's one reading of the
+    /// files, nested `-r` files followed).
+    pub fn with_requirement_lines(mut self, lines: &[String]) -> Self {
+        for line in lines {
             let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
             let found = Self::from_args(&args);
             if found.index_url.is_some() {
@@ -94,10 +77,8 @@ impl IndexArgs {
             }
             self.extra_index_urls.extend(found.extra_index_urls);
             self.no_index |= found.no_index;
-            for nested in found.requirement_files {
-                self.read_requirements(&dir.join(nested), seen);
-            }
         }
+        self
     }
 }
 
@@ -325,7 +306,7 @@ mod tests {
 
     fn discover(env: &Environment, args: &[&str]) -> PipConfig {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        let parsed = IndexArgs::from_args(&args).with_requirement_files(&env.cwd);
+        let parsed = IndexArgs::from_args(&args);
         PipConfig::discover(env, "install", &parsed, "/nonexistent/python").unwrap()
     }
 
@@ -454,19 +435,22 @@ mod tests {
     }
 
     #[test]
-    fn requirements_files_nested_options() {
+    fn requirement_lines_set_indexes_as_pip_does() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        write(
-            &root.join("reqs/base.txt"),
-            "--extra-index-url http://nested.example.org/simple\nsix\n",
+        let env = env_in(
+            dir.path(),
+            &[("PIP_INDEX_URL", "http://env.example.org/simple")],
         );
-        write(
-            &root.join("requirements.txt"),
-            "-i http://req.example.org/simple  # the mirror\n-r reqs/base.txt\nrequests==2.0\n",
-        );
-        let env = env_in(root, &[("PIP_INDEX_URL", "http://env.example.org/simple")]);
-        let cfg = discover(&env, &["install", "-r", "requirements.txt"]);
+        let lines: Vec<String> = [
+            "-i http://req.example.org/simple",
+            "--extra-index-url http://nested.example.org/simple",
+            "requests==2.0",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let parsed = IndexArgs::from_args(&[]).with_requirement_lines(&lines);
+        let cfg = PipConfig::discover(&env, "install", &parsed, "/nonexistent/python").unwrap();
         assert_eq!(
             cfg.index_url.unwrap().to_string(),
             "http://req.example.org/simple/"
