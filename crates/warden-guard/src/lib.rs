@@ -15,6 +15,7 @@
 
 pub mod artifact;
 pub mod cache;
+mod code;
 mod decide;
 mod env;
 mod error;
@@ -25,6 +26,7 @@ mod settings;
 mod tasks;
 mod vocab;
 
+pub use code::PlanCode;
 pub use decide::{DecidedFinding, Decision, PackageDecision, Scripts, Stop, Verdict, decide};
 pub use env::{approved_env, is_secret_name};
 pub use error::{Error, io};

@@ -12,7 +12,7 @@ use warden_archive::{ArtifactKind, Expected, Limits};
 use warden_guard::cache::{ArchiveVerdict, read_verdict, verdict_path, write_verdict};
 use warden_guard::facts::{self, Advisories};
 use warden_guard::{
-    Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, Settings, io,
+    Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, PlanCode, Settings, io,
 };
 use warden_policy::{Level, Policy};
 use warden_registry::{Environment, HttpClient, NpmClient, NpmConfig};
@@ -495,7 +495,7 @@ async fn check_one(
                 Level::Deny
             };
             c.finding(Finding::new(
-                "non-registry-source",
+                PlanCode::NonRegistrySource,
                 level,
                 format!(
                     "installed from outside the registry{}",
@@ -511,7 +511,7 @@ async fn check_one(
         }
         Source::Registry(Some(url)) if !url.starts_with(&registry) => {
             c.finding(Finding::new(
-                "lockfile-source-mismatch",
+                PlanCode::LockfileSourceMismatch,
                 Level::Deny,
                 format!(
                     "the lockfile resolves it from `{url}`, not the registry configured for it (`{registry}`)"
@@ -524,7 +524,7 @@ async fn check_one(
     if let Some(required) = &internal {
         if !registry.starts_with(required.as_str()) {
             c.finding(Finding::new(
-                "dependency-confusion",
+                PlanCode::DependencyConfusion,
                 Level::Deny,
                 format!(
                     "`{name}` must come from `{required}` ([internal]), but resolves from `{registry}`"
@@ -535,13 +535,13 @@ async fn check_one(
     }
     match planned.integrity.as_deref() {
         None => c.finding(Finding::new(
-            "integrity-missing",
+            PlanCode::IntegrityMissing,
             Level::Warn,
             "the lockfile has no integrity for it",
             "",
         )),
         Some(i) if !i.contains("sha512-") => c.finding(Finding::new(
-            "integrity-weak",
+            PlanCode::IntegrityWeak,
             Level::Warn,
             "the lockfile's integrity is not sha512",
             i,
@@ -563,7 +563,7 @@ async fn check_one(
     if let (Some(locked), Some(published)) = (&planned.integrity, &dist.integrity) {
         if locked != published {
             c.finding(Finding::new(
-                "integrity-mismatch",
+                PlanCode::IntegrityMismatch,
                 Level::Deny,
                 "the lockfile's integrity differs from the one the registry publishes",
                 format!("lockfile {locked}, registry {published}"),

@@ -218,16 +218,6 @@ pub fn default_bin(project: &Path, spec: &str) -> Option<String> {
     }
 }
 
-/// The finding codes the install plan itself raises.
-pub const PLAN_CODES: &[&str] = &[
-    "lockfile-source-mismatch",
-    "non-registry-source",
-    "integrity-missing",
-    "integrity-weak",
-    "integrity-mismatch",
-    "dependency-confusion",
-];
-
 /// Where a planned package comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "location")]

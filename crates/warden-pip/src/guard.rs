@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected, Limits};
 use warden_guard::facts;
 use warden_guard::{
-    Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, Settings,
+    Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, PlanCode, Settings,
 };
 use warden_policy::{Level, Policy};
 use warden_registry::pypi::{DistKind, SimpleProject, normalize_name};
@@ -430,7 +430,7 @@ fn hash_mismatches(message: &str) -> Vec<Assessment> {
             has_install_script: false,
         });
         a.finding(Finding::new(
-            "integrity-mismatch",
+            PlanCode::IntegrityMismatch,
             Level::Deny,
             "the file on the index does not match the hash in the requirements",
             evidence(i),
@@ -443,7 +443,7 @@ fn hash_mismatches(message: &str) -> Vec<Assessment> {
             ..Package::default()
         });
         a.finding(Finding::new(
-            "integrity-mismatch",
+            PlanCode::IntegrityMismatch,
             Level::Deny,
             "the files on the index do not match the hashes in the requirements",
             message.lines().take(8).collect::<Vec<_>>().join(" / "),
@@ -688,7 +688,7 @@ async fn check_one(
     }
     if p.is_direct {
         c.findings.push(Finding::new(
-            "non-registry-source",
+            PlanCode::NonRegistrySource,
             if p.requested {
                 Level::Warn
             } else {
@@ -701,7 +701,7 @@ async fn check_one(
     if let (Some(want), Some(got)) = (hashes.get(&name), &p.sha256) {
         if !want.iter().any(|h| h.eq_ignore_ascii_case(got)) {
             c.findings.push(Finding::new(
-                "integrity-mismatch",
+                PlanCode::IntegrityMismatch,
                 Level::Deny,
                 "the requirements file pins other hashes than the index publishes",
                 format!("requirements {}, index sha256:{got}", want.join(" / ")),
@@ -726,7 +726,7 @@ async fn check_one(
             .collect();
         if !others.is_empty() {
             c.findings.push(Finding::new(
-                "dependency-confusion",
+                PlanCode::DependencyConfusion,
                 Level::Deny,
                 format!(
                     "`{name}` is published on more than one configured index, with different files"
@@ -749,7 +749,7 @@ async fn check_one(
             .any(|(i, _)| i.to_string().starts_with(required))
         {
             c.findings.push(Finding::new(
-                "dependency-confusion",
+                PlanCode::DependencyConfusion,
                 Level::Deny,
                 format!("`{name}` must come from `{required}` ([internal])"),
                 p.url.clone(),
@@ -759,7 +759,7 @@ async fn check_one(
     let local = p.url.starts_with("file://");
     if local && !p.is_direct {
         c.findings.push(Finding::new(
-            "non-registry-source",
+            PlanCode::NonRegistrySource,
             Level::Warn,
             "from a local directory (--find-links), not an index: who published it cannot be checked",
             p.url.clone(),
@@ -1307,7 +1307,7 @@ async fn judge_sdist(
 
 fn sdist_finding(c: &mut Assessment, what: &str) {
     c.findings.push(Finding::new(
-        "sdist-build",
+        PlanCode::SdistBuild,
         Level::Warn,
         "installing it means building it, which runs its setup.py or build backend",
         what.to_owned(),
@@ -1407,7 +1407,7 @@ async fn source_items(
                         has_install_script: true,
                     },
                     findings: vec![Finding::new(
-                        "non-registry-source",
+                        PlanCode::NonRegistrySource,
                         Level::Warn,
                         "installed from a VCS URL, not an index: who published it cannot be checked",
                         format!("{shown} at commit {}", checkout.commit),

@@ -19,8 +19,11 @@ pub fn known_codes() -> Vec<String> {
         .collect();
     codes.extend(warden_rules::SURFACE_CODES.iter().map(|c| (*c).to_owned()));
     codes.extend(warden_history::CODES.iter().map(|c| (*c).to_owned()));
-    codes.extend(warden_npm::PLAN_CODES.iter().map(|c| (*c).to_owned()));
-    codes.push("sdist-build".to_owned());
+    codes.extend(
+        warden_guard::PlanCode::ALL
+            .iter()
+            .map(|c| c.as_str().to_owned()),
+    );
     codes
 }
 
