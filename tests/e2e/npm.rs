@@ -512,25 +512,63 @@ fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
-#[test]
-fn a_failed_install_leaves_the_project_as_it_was() {
-    let registry = TestRegistry::with_scenarios(&["realism", "npm-guard"]);
-    let sandbox = Sandbox::new();
-    project(&sandbox);
-    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
-    // hello-cli's verdict is cached, so warden reads nothing more of it;
-    // npm, with an empty cache, must fetch its tarball, and that fails.
+/// The project as it stood: what a failed or interrupted install must put
+/// back.
+struct Before {
+    manifest: Vec<u8>,
+    lock: Vec<u8>,
+    modules: Vec<String>,
+}
+
+/// A project with benign-lib installed, and hello-cli's verdict already
+/// cached, so warden will not download hello-cli again (npm, with an
+/// empty cache, must).
+fn installed_with_hello_cli_checked(registry: &TestRegistry, sandbox: &Sandbox) -> Before {
+    project(sandbox);
+    npm(registry, sandbox, &["install", "benign-lib"]).expect_code(0);
     Output::of(
-        warden(&sandbox)
+        warden(sandbox)
             .env("npm_config_registry", registry.npm_url())
             .args(["--dry-run", "npm", "install", "hello-cli"]),
     )
     .expect_code(0);
-    npm(&registry, &sandbox, &["install", "hello-cli", "--dry-run"]).expect_code(64);
-    let manifest = std::fs::read(sandbox.project().join("package.json")).unwrap();
-    let lock = std::fs::read(sandbox.project().join("package-lock.json")).unwrap();
     let modules = tree(&sandbox.project().join("node_modules"));
     assert!(modules.iter().any(|m| m == "benign-lib/package.json"));
+    Before {
+        manifest: std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        lock: std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+        modules,
+    }
+}
+
+fn assert_as_before(sandbox: &Sandbox, before: &Before) {
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package.json")).unwrap(),
+        before.manifest,
+        "package.json put back"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+        before.lock,
+        "the lockfile put back"
+    );
+    assert_eq!(
+        tree(&sandbox.project().join("node_modules")),
+        before.modules,
+        "node_modules put back"
+    );
+    let mut left = files(&sandbox.project());
+    left.retain(|f| f != ".warden");
+    assert_eq!(left, ["node_modules", "package-lock.json", "package.json"]);
+}
+
+#[test]
+fn a_failed_install_leaves_the_project_as_it_was() {
+    let registry = TestRegistry::with_scenarios(&["realism", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    let before = installed_with_hello_cli_checked(&registry, &sandbox);
+    npm(&registry, &sandbox, &["install", "hello-cli", "--dry-run"]).expect_code(64);
+    // npm, with an empty cache, must fetch hello-cli's tarball: that fails.
     registry.fault(
         "/npm/hello-cli/-/",
         warden_testkit::Fault::Status(503),
@@ -550,24 +588,7 @@ fn a_failed_install_leaves_the_project_as_it_was() {
         out.stdout,
         out.stderr
     );
-    assert_eq!(
-        std::fs::read(sandbox.project().join("package.json")).unwrap(),
-        manifest,
-        "package.json put back"
-    );
-    assert_eq!(
-        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
-        lock,
-        "the lockfile put back"
-    );
-    assert_eq!(
-        tree(&sandbox.project().join("node_modules")),
-        modules,
-        "node_modules put back"
-    );
-    let mut left = files(&sandbox.project());
-    left.retain(|f| f != ".warden");
-    assert_eq!(left, ["node_modules", "package-lock.json", "package.json"]);
+    assert_as_before(&sandbox, &before);
     let log = std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl")).unwrap();
     let last = log.lines().last().unwrap();
     assert!(last.contains("\"kind\":\"failed\""), "{last}");
@@ -662,17 +683,7 @@ fn a_declined_prompt_is_not_a_policy_block() {
 fn an_interrupted_install_stops_npm_and_puts_the_project_back() {
     let registry = TestRegistry::with_scenarios(&["realism", "npm-guard"]);
     let sandbox = Sandbox::new();
-    project(&sandbox);
-    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
-    Output::of(
-        warden(&sandbox)
-            .env("npm_config_registry", registry.npm_url())
-            .args(["--dry-run", "npm", "install", "hello-cli"]),
-    )
-    .expect_code(0);
-    let manifest = std::fs::read(sandbox.project().join("package.json")).unwrap();
-    let lock = std::fs::read(sandbox.project().join("package-lock.json")).unwrap();
-    let modules = tree(&sandbox.project().join("node_modules"));
+    let before = installed_with_hello_cli_checked(&registry, &sandbox);
     // npm's download of hello-cli hangs; warden is interrupted meanwhile.
     registry.fault(
         "/npm/hello-cli/-/",
@@ -716,18 +727,7 @@ fn an_interrupted_install_stops_npm_and_puts_the_project_back() {
         interrupted.elapsed().as_secs() < 10,
         "npm was interrupted, not waited out"
     );
-    assert_eq!(
-        std::fs::read(sandbox.project().join("package.json")).unwrap(),
-        manifest
-    );
-    assert_eq!(
-        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
-        lock
-    );
-    assert_eq!(tree(&sandbox.project().join("node_modules")), modules);
-    let mut left = files(&sandbox.project());
-    left.retain(|f| f != ".warden");
-    assert_eq!(left, ["node_modules", "package-lock.json", "package.json"]);
+    assert_as_before(&sandbox, &before);
 }
 
 #[test]

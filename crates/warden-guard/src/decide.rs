@@ -132,15 +132,19 @@ impl Decision {
 
     /// The packages whose install scripts may run.
     pub fn allow_scripts(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .packages
-            .iter()
-            .filter(|p| p.scripts == Scripts::Run)
-            .map(|p| p.name.clone())
-            .collect();
-        names.dedup();
-        names
+        allow_scripts(&self.packages)
     }
+}
+
+/// The names of the packages whose install scripts may run.
+pub fn allow_scripts(packages: &[PackageDecision]) -> Vec<String> {
+    let mut names: Vec<String> = packages
+        .iter()
+        .filter(|p| p.scripts == Scripts::Run)
+        .map(|p| p.name.clone())
+        .collect();
+    names.dedup();
+    names
 }
 
 /// Applies `policy` to every assessed package of a plan, as of `today`.

@@ -27,7 +27,9 @@ mod tasks;
 mod vocab;
 
 pub use code::PlanCode;
-pub use decide::{DecidedFinding, Decision, PackageDecision, Scripts, Stop, Verdict, decide};
+pub use decide::{
+    DecidedFinding, Decision, PackageDecision, Scripts, Stop, Verdict, allow_scripts, decide,
+};
 pub use env::{approved_env, is_secret_name};
 pub use error::{Error, io};
 pub use gate::{Approved, Gate, Phase, Stopped};

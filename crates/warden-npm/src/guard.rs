@@ -328,6 +328,20 @@ struct Install<'a> {
 }
 
 impl Install<'_> {
+    /// Runs `npm <args> <the user's install options>` in the project, in
+    /// `env` alone when given, and waits for it (interruptibly).
+    async fn npm(&self, args: &[&str], env: Option<Vec<(String, String)>>) -> Result<u8, Error> {
+        let mut cmd = Command::new(self.npm);
+        cmd.args(args)
+            .args(&self.flags)
+            .current_dir(self.project)
+            .stdout(self.settings.tool_stdout());
+        if let Some(env) = env {
+            cmd.env_clear().envs(env);
+        }
+        Ok(exit_code(wait_interruptible(cmd).await?))
+    }
+
     /// Writes the checked manifest and lockfile into the project, installs
     /// exactly that lockfile with scripts off, runs the approved packages'
     /// scripts, then the project's own. Until npm has succeeded, the
@@ -348,42 +362,34 @@ impl Install<'_> {
         }
         // warden's flags first, each one word: no option of the user's can
         // take one as its value.
-        let mut ci = Command::new(self.npm);
-        ci.args(["ci", "--ignore-scripts=true", "--no-audit", "--no-fund"])
-            .args(&self.flags)
-            .current_dir(self.project)
-            .stdout(self.settings.tool_stdout());
-        let status = wait_interruptible(ci).await?;
-        if !status.success() {
-            return Ok(exit_code(status));
+        let code = self
+            .npm(
+                &["ci", "--ignore-scripts=true", "--no-audit", "--no-fund"],
+                None,
+            )
+            .await?;
+        if code != 0 {
+            return Ok(code);
         }
         if !allow_scripts.is_empty() {
-            let mut rebuild = Command::new(self.npm);
-            rebuild
-                .arg("rebuild")
-                .args(allow_scripts)
-                .args(&self.flags)
-                .current_dir(self.project)
-                .env_clear()
-                .envs(self.settings.approved_env())
-                .stdout(self.settings.tool_stdout());
-            let status = wait_interruptible(rebuild).await?;
-            if !status.success() {
-                return Ok(exit_code(status));
+            let mut rebuild = vec!["rebuild"];
+            rebuild.extend(allow_scripts.iter().map(String::as_str));
+            let code = self
+                .npm(&rebuild, Some(self.settings.approved_env()))
+                .await?;
+            if code != 0 {
+                return Ok(code);
             }
         }
         restore.commit();
         for script in own_scripts {
             // `--ignore-scripts` keeps npm from adding `pre`/`post` hooks of
             // the script itself: each lifecycle script runs once, in order.
-            let mut cmd = Command::new(self.npm);
-            cmd.args(["run", script.as_str(), "--ignore-scripts=true"])
-                .args(&self.flags)
-                .current_dir(self.project)
-                .stdout(self.settings.tool_stdout());
-            let status = wait_interruptible(cmd).await?;
-            if !status.success() {
-                return Ok(exit_code(status));
+            let code = self
+                .npm(&["run", script.as_str(), "--ignore-scripts=true"], None)
+                .await?;
+            if code != 0 {
+                return Ok(code);
             }
         }
         Ok(0)

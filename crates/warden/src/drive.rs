@@ -105,7 +105,7 @@ impl Gate for Run<'_> {
         };
         let mut report = Report::new(self.command.clone(), &self.tool, decision, result);
         let approved = Approved {
-            allow_scripts: allow_scripts(&report),
+            allow_scripts: warden_guard::allow_scripts(&report.packages),
         };
         match stop {
             Some(Stop::Blocked) => return Err(self.stop(&report, "", exit::BLOCKED)),
@@ -168,17 +168,6 @@ impl Gate for Run<'_> {
     fn progress(&mut self, done: usize, total: usize) {
         self.progress.tick(done, total);
     }
-}
-
-fn allow_scripts(report: &Report) -> Vec<String> {
-    let mut names: Vec<String> = report
-        .packages
-        .iter()
-        .filter(|p| p.scripts == Scripts::Run)
-        .map(|p| p.name.clone())
-        .collect();
-    names.dedup();
-    names
 }
 
 /// A one-line progress count on stderr, shown only on a terminal and only

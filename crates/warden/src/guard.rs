@@ -8,17 +8,22 @@ use crate::context::Context;
 use crate::drive::Run;
 use crate::exit::Failure;
 
+/// The policy in force and the project directory a guarded run starts from.
+fn start(global: &GlobalArgs) -> Result<(warden_policy::Policy, std::path::PathBuf), Failure> {
+    let policy = crate::policy::load(global)?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::new(crate::exit::USAGE, e.to_string()))?;
+    Ok((policy, cwd))
+}
+
 pub async fn npm(
     ctx: &Context,
     global: &GlobalArgs,
     args: &GuardArgs,
 ) -> Result<(String, u8), Failure> {
-    let policy = crate::policy::load(global)?;
-    let cwd =
-        std::env::current_dir().map_err(|e| Failure::new(crate::exit::USAGE, e.to_string()))?;
+    let (policy, cwd) = start(global)?;
     let mut run = Run::new(global, &policy, &["npm".to_owned()], &args.args, &cwd);
-    let settings = ctx.settings(&policy);
-    Ok(warden_npm::guard::run(&args.args, &ctx.http, settings, &mut run).await?)
+    Ok(warden_npm::guard::run(&args.args, &ctx.http, ctx.settings(&policy), &mut run).await?)
 }
 
 pub async fn pip(
@@ -26,9 +31,7 @@ pub async fn pip(
     global: &GlobalArgs,
     args: &GuardArgs,
 ) -> Result<(String, u8), Failure> {
-    let policy = crate::policy::load(global)?;
-    let cwd =
-        std::env::current_dir().map_err(|e| Failure::new(crate::exit::USAGE, e.to_string()))?;
+    let (policy, cwd) = start(global)?;
     let mut run = Run::new(global, &policy, &args.program, &args.args, &cwd);
     let settings = ctx.settings(&policy);
     Ok(warden_pip::guard::run(&args.program, &args.args, &ctx.http, settings, &mut run).await?)
