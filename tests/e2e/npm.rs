@@ -679,6 +679,28 @@ fn a_declined_prompt_is_not_a_policy_block() {
     assert!(line.contains("\"scripts\":\"skipped\""), "{line}");
 }
 
+/// Interrupts warden as Ctrl-C would: it exits 130 promptly, having
+/// stopped what it ran.
+fn interrupt(child: std::process::Child) {
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        interrupted.elapsed().as_secs() < 10,
+        "the package manager was interrupted, not waited out"
+    );
+}
+
 #[test]
 fn an_interrupted_install_stops_npm_and_puts_the_project_back() {
     let registry = TestRegistry::with_scenarios(&["realism", "npm-guard"]);
@@ -710,23 +732,7 @@ fn an_interrupted_install_stops_npm_and_puts_the_project_back() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let interrupted = std::time::Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        interrupted.elapsed().as_secs() < 10,
-        "npm was interrupted, not waited out"
-    );
+    interrupt(child);
     assert_as_before(&sandbox, &before);
 }
 
@@ -768,19 +774,7 @@ fn an_interrupt_while_npm_plans_leaves_no_copy_of_the_npmrc() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let interrupted = std::time::Instant::now();
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(interrupted.elapsed().as_secs() < 10, "not waited out");
+    interrupt(child);
     assert_eq!(copies(), 0, "{:?}", tree(&tmp));
     let mut left = files(&sandbox.project());
     left.retain(|f| f != ".warden");
