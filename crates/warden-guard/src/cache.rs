@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use warden_archive::Expected;
+use warden_archive::{ArtifactKind, Expected, Limits};
 use warden_policy::Level;
 
 use crate::facts::SurfaceFacts;
+use crate::{Assessment, Finding};
 
 /// What reading an archive established.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +39,47 @@ impl From<&warden_rules::Analysis> for ArchiveVerdict {
                 .collect(),
         }
     }
+}
+
+impl ArchiveVerdict {
+    /// Adds what reading the archive found to a package's assessment.
+    pub fn apply(&self, a: &mut Assessment) {
+        a.runs_install_code = self.surface.runs_code;
+        for (code, level, summary, evidence) in &self.findings {
+            a.finding(Finding::new(
+                code,
+                *level,
+                summary.clone(),
+                evidence.clone(),
+            ));
+        }
+    }
+}
+
+/// The verdict on an artifact's bytes: they are verified against
+/// `expected` first, then the verdict comes from the cache when these
+/// exact bytes were read before by the same rules, or is made now and
+/// kept.
+pub fn judge_artifact(
+    label: &str,
+    bytes: &[u8],
+    expected: Option<&Expected>,
+    hint: ArtifactKind,
+    cache_dir: Option<&Path>,
+) -> Result<ArchiveVerdict, warden_archive::Error> {
+    if let Some(expected) = expected {
+        warden_archive::verify(label, bytes, expected)?;
+    }
+    let path = expected.and_then(|e| verdict_path(cache_dir, e));
+    if let Some(v) = path.as_deref().and_then(read_verdict) {
+        return Ok(v);
+    }
+    let analysis = warden_rules::analyze(label, bytes, None, Some(hint), &Limits::default())?;
+    let verdict = ArchiveVerdict::from(&analysis);
+    if let Some(path) = path {
+        write_verdict(&path, &verdict);
+    }
+    Ok(verdict)
 }
 
 fn fingerprint() -> String {
@@ -75,7 +117,7 @@ pub fn read_verdict(path: &Path) -> Option<ArchiveVerdict> {
 }
 
 /// Keeps a verdict; a failure only costs a later run the work again.
-pub fn write_verdict(path: &Path, v: &ArchiveVerdict) {
+fn write_verdict(path: &Path, v: &ArchiveVerdict) {
     let (Some(dir), Ok(bytes)) = (path.parent(), serde_json::to_vec(v)) else {
         return;
     };
@@ -90,5 +132,64 @@ pub fn write_verdict(path: &Path, v: &ArchiveVerdict) {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     if std::fs::write(&tmp, bytes).is_ok() {
         let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn package(script: &str) -> (Vec<u8>, Expected) {
+        let mut files = warden_testkit::build::Files::new();
+        files.insert(
+            "package.json".into(),
+            format!(r#"{{"name":"p","version":"1.0.0","scripts":{{"postinstall":"{script}"}}}}"#)
+                .into_bytes(),
+        );
+        let bytes = warden_testkit::build::tar_gz("package", &files);
+        let sri = warden_testkit::build::npm_digests(&bytes).integrity;
+        (bytes, Expected::Sri(sri))
+    }
+
+    #[test]
+    fn a_verdict_is_kept_by_digest_and_the_bytes_are_verified_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bytes, expected) = package("node install.js");
+        let first = judge_artifact(
+            "p",
+            &bytes,
+            Some(&expected),
+            ArtifactKind::NpmPackage,
+            Some(dir.path()),
+        )
+        .unwrap();
+        assert!(first.surface.runs_code);
+        let kept = verdict_path(Some(dir.path()), &expected).unwrap();
+        assert!(read_verdict(&kept).is_some(), "kept");
+        let again = judge_artifact(
+            "p",
+            &bytes,
+            Some(&expected),
+            ArtifactKind::NpmPackage,
+            Some(dir.path()),
+        )
+        .unwrap();
+        assert_eq!(again.findings, first.findings);
+        // Other bytes under the same digest are refused before any verdict.
+        let (other, _) = package("node other.js");
+        assert!(
+            judge_artifact(
+                "p",
+                &other,
+                Some(&expected),
+                ArtifactKind::NpmPackage,
+                Some(dir.path())
+            )
+            .is_err()
+        );
+        // A weak digest names no verdict.
+        assert!(verdict_path(Some(dir.path()), &Expected::Sha1Hex("ab".into())).is_none());
     }
 }

@@ -29,6 +29,9 @@ pub struct SurfaceFacts {
     pub detail: Vec<String>,
     /// Any content or surface finding above `allow`.
     pub content_findings: bool,
+    /// The name the artifact's own metadata gives, when it gives one.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl From<&Analysis> for SurfaceFacts {
@@ -44,6 +47,7 @@ impl From<&Analysis> for SurfaceFacts {
                 .map(|i| format!("{} {}", i.kind, i.file))
                 .collect(),
             content_findings: a.findings.iter().any(|f| f.level > Level::Allow),
+            name: a.surface.name.clone(),
         }
     }
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jiff::SignedDuration;
-use warden_archive::{ArtifactKind, Expected, Limits};
-use warden_guard::cache::{ArchiveVerdict, read_verdict, verdict_path, write_verdict};
+use warden_archive::{ArtifactKind, Expected};
+use warden_guard::cache::{ArchiveVerdict, judge_artifact, read_verdict, verdict_path};
 use warden_guard::facts::{self, Advisories};
 use warden_guard::{
     Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, PlanCode, Settings, io,
@@ -584,25 +584,24 @@ async fn check_one(
     // The archive's verdict: from the cache by integrity when this exact
     // artifact was read before (with the same rules), else downloaded,
     // verified and read.
-    let cache_file = expected
+    let cached = expected
         .as_ref()
-        .and_then(|e| verdict_path(cache_dir.as_deref(), e));
-    let cached = cache_file.as_deref().and_then(read_verdict);
-    let fresh = cached.is_none();
+        .and_then(|e| verdict_path(cache_dir.as_deref(), e))
+        .as_deref()
+        .and_then(read_verdict);
     let checked: Result<ArchiveVerdict, String> = match cached {
         Some(v) => Ok(v),
         None => match (doc.tarball_url(&version), expected) {
             (Some(url), Some(expected)) => {
                 match client.get(&name, &url, "application/octet-stream").await {
                     Ok(r) => {
-                        let verdict = warden_rules::analyze(
+                        let verdict = judge_artifact(
                             &format!("npm:{name}@{version}"),
                             &r.body,
                             Some(&expected),
-                            Some(ArtifactKind::NpmPackage),
-                            &Limits::default(),
+                            ArtifactKind::NpmPackage,
+                            cache_dir.as_deref(),
                         )
-                        .map(|a| ArchiveVerdict::from(&a))
                         .map_err(|e| e.to_string());
                         // Verified bytes are handed to npm's cache once
                         // allowed, so npm installs these very bytes without
@@ -632,15 +631,7 @@ async fn check_one(
         },
     };
     match &checked {
-        Ok(v) => {
-            if let (true, Some(path)) = (fresh, &cache_file) {
-                write_verdict(path, v);
-            }
-            c.runs_install_code = v.surface.runs_code;
-            for f in &v.findings {
-                c.finding(Finding::new(&f.0, f.1, f.2.clone(), f.3.clone()));
-            }
-        }
+        Ok(v) => v.apply(&mut c),
         Err(e) => c.unknown(e.clone()),
     }
     c.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected, Limits};
+use warden_guard::cache::{ArchiveVerdict, judge_artifact};
 use warden_guard::facts;
 use warden_guard::{
     Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, PlanCode, Settings,
@@ -808,7 +809,15 @@ async fn check_one(
     } else {
         ArtifactKind::Sdist
     };
-    let Some(analysis) = judge(&mut c, &label, &bytes, expected.as_ref(), hint) else {
+    let cache_dir = client.http.options().cache_dir.clone();
+    let Some(verdict) = judge(
+        &mut c,
+        &label,
+        &bytes,
+        expected.as_ref(),
+        hint,
+        cache_dir.as_deref(),
+    ) else {
         return (c, None);
     };
     // Who published a file that came from no index cannot be asked: the
@@ -819,7 +828,7 @@ async fn check_one(
             &mut c,
             serving.first().map(|(i, page)| (i, page)),
             &p.version,
-            &analysis,
+            &verdict.surface,
             min_age,
         )
         .await;
@@ -827,33 +836,27 @@ async fn check_one(
     (c, Some(bytes))
 }
 
-/// Verifies and reads an artifact, and adds what the rules found to `c`.
-/// `None` (with the reason in `c.unknown`) when it cannot be read.
+/// Verifies and reads an artifact (or takes the verdict on these exact
+/// bytes from the cache), and adds what the rules found to `c`. `None`
+/// (with the reason in `c.unknown`) when it cannot be read.
 fn judge(
     c: &mut Assessment,
     label: &str,
     bytes: &[u8],
     expected: Option<&Expected>,
     hint: ArtifactKind,
-) -> Option<warden_rules::Analysis> {
-    let analysis =
-        match warden_rules::analyze(label, bytes, expected, Some(hint), &Limits::default()) {
-            Ok(a) => a,
-            Err(e) => {
-                c.unknown.push(e.to_string());
-                return None;
-            }
-        };
-    c.runs_install_code = analysis.surface.runs_code();
-    for f in &analysis.findings {
-        c.findings.push(Finding::new(
-            &f.rule,
-            f.level,
-            f.summary.clone(),
-            format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
-        ));
+    cache_dir: Option<&Path>,
+) -> Option<ArchiveVerdict> {
+    match judge_artifact(label, bytes, expected, hint, cache_dir) {
+        Ok(v) => {
+            v.apply(c);
+            Some(v)
+        }
+        Err(e) => {
+            c.unknown(e.to_string());
+            None
+        }
     }
-    Some(analysis)
 }
 
 /// A file named by a `file://` URL, up to the size warden reads.
@@ -876,7 +879,7 @@ async fn history(
     c: &mut Assessment,
     source: Option<(&RedactedUrl, &SimpleProject)>,
     version: &str,
-    analysis: &warden_rules::Analysis,
+    surface: &facts::SurfaceFacts,
     min_age: SignedDuration,
 ) {
     let Some((index, page)) = source else {
@@ -903,7 +906,6 @@ async fn history(
             BTreeMap::new()
         }
     };
-    let surface = facts::SurfaceFacts::from(analysis);
     facts::pypi(
         client,
         index,
@@ -911,7 +913,7 @@ async fn history(
         &provenance,
         version,
         None,
-        Some(&surface),
+        Some(surface),
         min_age,
     )
     .await
@@ -1422,8 +1424,10 @@ async fn source_items(
                 let mut build_requirements = Vec::new();
                 match warden_archive::pack_tree(&checkout.project, &name, &Limits::default()) {
                     Ok(bytes) => {
-                        if let Some(a) = judge(&mut c, &label, &bytes, None, ArtifactKind::Sdist) {
-                            if let Some(n) = &a.surface.name {
+                        if let Some(v) =
+                            judge(&mut c, &label, &bytes, None, ArtifactKind::Sdist, None)
+                        {
+                            if let Some(n) = &v.surface.name {
                                 c.package.name = normalize_name(n);
                             }
                             build_requirements = sdist_build_requirements(&label, &bytes);
