@@ -84,6 +84,16 @@ fn assert_unknown(out: &Output, name: &str, what: &str, context: &str) {
     assert_eq!(report["result"]["kind"], "incomplete", "{context}");
 }
 
+/// The last decision-log line, which says why the package was unknown.
+fn last_logged(sandbox: &Sandbox) -> String {
+    std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl"))
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn advisory_faults_make_a_known_malicious_version_unknown_never_allowed() {
     let registry = TestRegistry::with_scenarios(&["history"]);
@@ -98,6 +108,13 @@ fn advisory_faults_make_a_known_malicious_version_unknown_never_allowed() {
             "npm:hist-malware",
             "known-malicious",
             &format!("{fault:?}"),
+        );
+        let line = last_logged(&sandbox);
+        assert!(
+            line.contains("\"verdict\":\"unknown\"")
+                && line.contains("known-malicious: ")
+                && line.contains("\"kind\":\"incomplete\""),
+            "{line}"
         );
         registry.clear_faults();
     }

@@ -124,6 +124,33 @@ fn requirement_hashes_are_honoured_and_a_wrong_one_refused() {
     let out = out.expect_code(77);
     assert!(out.stdout.contains("integrity-mismatch"), "{}", out.stdout);
     python(&sandbox, &venv, "import benign_wheel").expect_code(1);
+    // A verdict like any other: in the JSON report and the decision log.
+    let out = Output::of(
+        in_venv(&sandbox, &venv)
+            .env("PIP_INDEX_URL", registry.simple_url())
+            .args([
+                "--format",
+                "json",
+                "pip",
+                "install",
+                "-r",
+                "requirements.txt",
+            ]),
+    )
+    .expect_code(77);
+    let report = crate::json(&out);
+    assert_eq!(report["result"]["kind"], "blocked", "{report}");
+    assert_eq!(
+        report["packages"][0]["findings"][0]["code"],
+        "integrity-mismatch"
+    );
+    let log = std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl")).unwrap();
+    assert!(
+        log.lines()
+            .last()
+            .is_some_and(|l| l.contains("integrity-mismatch") && l.contains("\"kind\":\"blocked\"")),
+        "{log}"
+    );
 
     std::fs::write(
         &reqs,

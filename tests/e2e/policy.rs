@@ -1,6 +1,6 @@
 //! `warden policy init` and `warden policy check`.
 
-use warden_testkit::{Output, Sandbox};
+use warden_testkit::{Output, Sandbox, TestRegistry};
 
 use crate::warden;
 
@@ -75,6 +75,45 @@ fn check_reports_expired_trust() {
     .expect_code(0);
     assert!(
         out.stdout.contains("expired: ") && out.stdout.contains("npm:esbuild"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_trusted_publisher_entry_matches_what_npm_attests() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.project().join("package.json"),
+        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
+    )
+    .unwrap();
+    let run = |sandbox: &Sandbox| {
+        Output::of(
+            warden(sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .args(["--dry-run", "npm", "install", "hist-source-changed@1.1.0"]),
+        )
+    };
+    let entry = |repository: &str| {
+        format!(
+            "[[allow]]\npackage = \"npm:hist-source-changed\"\nfindings = [\"provenance-source-changed\"]\ntrusted-publisher = {{ repository = \"{repository}\", workflow = \"release.yml\" }}\nreason = \"the project moved, confirmed upstream\"\nexpires = \"2099-01-01\"\n"
+        )
+    };
+    run(&sandbox).expect_code(77);
+    // 1.1.0 is attested as built by someone-else/evil: an entry naming
+    // another repository does not match; one naming it does.
+    std::fs::write(sandbox.project().join("warden.toml"), entry("example/r")).unwrap();
+    run(&sandbox).expect_code(77);
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        entry("someone-else/evil"),
+    )
+    .unwrap();
+    let out = run(&sandbox).expect_code(0);
+    assert!(
+        out.stdout.contains("allowed by warden.toml:1"),
         "{}",
         out.stdout
     );
