@@ -143,13 +143,19 @@ pub fn resolver_args(args: &[String]) -> Vec<String> {
     let Some((_, rest)) = split(args) else {
         return Vec::new();
     };
-    let drop_with_value = ["-d", "--dest", "-w", "--wheel-dir", "--report"];
-    let drop = [
-        "--dry-run",
+    // warden plans from wheels only: options that would let pip build, or
+    // that only say where files go, are not passed to its plan. Those that
+    // take a value lose it too, in either spelling.
+    let drop_with_value = [
+        "-d",
+        "--dest",
+        "-w",
+        "--wheel-dir",
+        "--report",
         "--no-binary",
         "--only-binary",
-        "--prefer-binary",
     ];
+    let drop = ["--dry-run", "--prefer-binary"];
     let mut out = Vec::new();
     let mut iter = rest.into_iter();
     while let Some(a) = iter.next() {
@@ -573,6 +579,16 @@ mod tests {
         assert_eq!(
             r.index.extra_index_urls,
             ["http://nested.example.org/simple"]
+        );
+    }
+
+    #[test]
+    fn the_plan_never_gets_an_option_that_would_build() {
+        assert_eq!(
+            resolver_args(&args(
+                "install x --no-binary :all: --only-binary=:none: --no-binary=y -d out --prefer-binary -i http://i/ z"
+            )),
+            args("x -i http://i/ z")
         );
     }
 
