@@ -237,6 +237,27 @@ fn a_benign_sdist_is_built_and_installed_only_once_allowed() {
         !sandbox.canary("canary-setup").exists(),
         "judging ran no setup.py"
     );
+    // Under --format json the report stays one JSON document, and says
+    // what was not done.
+    let out = Output::of(
+        in_venv(&sandbox, &venv)
+            .env("PIP_INDEX_URL", registry.simple_url())
+            .args([
+                "--dry-run",
+                "--format",
+                "json",
+                "pip",
+                "install",
+                "canary-setup",
+            ]),
+    );
+    let report = crate::json(&out);
+    assert!(
+        report["outcome"]
+            .as_str()
+            .is_some_and(|o| o.contains("nothing was built")),
+        "{report}"
+    );
 
     pip(&registry, &sandbox, &venv, &["install", "canary-setup"]).expect_code(0);
     assert!(

@@ -67,10 +67,16 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Stops the run: recorded, and shown with `note` (what was not done)
+    /// in the report's own outcome, so JSON stays one document.
     fn stop(&self, report: &Report, note: &str, code: u8) -> Stopped {
-        append_log(&self.log, report, &self.digest);
+        let mut report = report.clone();
+        if !note.is_empty() {
+            report.outcome = format!("{}; {}", report.outcome, note.trim_end());
+        }
+        append_log(&self.log, &report, &self.digest);
         Stopped {
-            output: format!("{}{note}", self.render(report)),
+            output: self.render(&report),
             code,
         }
     }
@@ -117,7 +123,7 @@ impl Gate for Run<'_> {
                 Phase::Install => self.stop(&report, "", exit::OK),
                 Phase::Build => self.stop(
                     &report,
-                    "dry run: nothing was built, so what the builds would depend on is not known or checked\n",
+                    "dry run: nothing was built, so what the builds would depend on is not known or checked",
                     exit::UNAVAILABLE,
                 ),
             });
@@ -130,7 +136,7 @@ impl Gate for Run<'_> {
                     report.result = Outcome::Declined;
                     report.outcome = Outcome::Declined.sentence(&self.tool);
                     let note = match phase {
-                        Phase::Build => "not confirmed: nothing was built\n",
+                        Phase::Build => "nothing was built",
                         Phase::Install => "",
                     };
                     return Err(self.stop(&report, note, exit::BLOCKED));
@@ -248,7 +254,8 @@ fn human(r: &Report) -> String {
             .iter()
             .filter(|f| f.level > Level::Allow || f.allowed_by.is_some())
             .collect();
-        if shown.is_empty() && p.unknown.is_empty() && p.scripts != Scripts::Skipped {
+        let skipped = p.scripts == Scripts::Skipped && r.ecosystem.has_script_step();
+        if shown.is_empty() && p.unknown.is_empty() && !skipped {
             continue;
         }
         let _ = writeln!(out, "\n{}@{}  {}", p.package, p.version, p.verdict.as_str());
@@ -278,7 +285,7 @@ fn human(r: &Report) -> String {
         for u in &p.unknown {
             let _ = writeln!(out, "  unknown: {u}");
         }
-        if p.scripts == Scripts::Skipped {
+        if skipped {
             let _ = writeln!(
                 out,
                 "  install scripts skipped: the policy does not allow them for this package"
