@@ -780,3 +780,102 @@ fn an_interrupt_while_npm_plans_leaves_no_copy_of_the_npmrc() {
     left.retain(|f| f != ".warden");
     assert_eq!(left, [".npmrc", "package.json"]);
 }
+
+/// The project's lockfile with `integrity` taken out of benign-lib's entries.
+fn strip_integrity(sandbox: &Sandbox) -> Vec<u8> {
+    let path = sandbox.project().join("package-lock.json");
+    let mut lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for pointer in [
+        "/packages/node_modules~1benign-lib",
+        "/dependencies/benign-lib",
+    ] {
+        if let Some(entry) = lock.pointer_mut(pointer).and_then(|e| e.as_object_mut()) {
+            entry.remove("integrity");
+        }
+    }
+    let bytes = serde_json::to_vec_pretty(&lock).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn a_lockfile_without_integrity_installs_only_the_bytes_checked() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "benign-lib"]).expect_code(0);
+    let lock = strip_integrity(&sandbox);
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    let ci = |cache: &str| {
+        Output::of(
+            warden(&sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .env("npm_config_cache", sandbox.root().join(cache))
+                .env("npm_config_fetch_retries", "0")
+                .args(["-y", "npm", "ci"]),
+        )
+    };
+    // After warden's check, the registry serves other bytes for the same
+    // version: npm, held to the digest warden checked, refuses them.
+    let path = "/npm/benign-lib/-/benign-lib-1.1.0.tgz";
+    let evil = &registry.npm_built[&("evil-dropper".to_owned(), "1.0.1".to_owned())];
+    registry.serve_raw(path, "application/octet-stream", evil.tarball.to_vec());
+    let out = ci("cache/npm-a");
+    assert!(
+        !matches!(out.code, Some(0 | 64 | 69 | 77 | 78)),
+        "npm refused the swapped bytes: {:?}\n{}\n{}",
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    assert!(out.stderr.contains("integrity"), "{}", out.stderr);
+    assert!(installed(&sandbox, "benign-lib").is_none());
+    assert!(!sandbox.canary("evil-dropper").exists());
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+        lock,
+        "the lockfile is the user's"
+    );
+    // With the checked bytes served, the install goes through, and the
+    // lockfile is left as the user wrote it.
+    let good = &registry.npm_built[&("benign-lib".to_owned(), "1.1.0".to_owned())];
+    registry.serve_raw(path, "application/octet-stream", good.tarball.to_vec());
+    ci("cache/npm-b").expect_code(0);
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+    assert_eq!(
+        std::fs::read(sandbox.project().join("package-lock.json")).unwrap(),
+        lock
+    );
+}
+
+#[test]
+fn a_lockfile_path_to_a_local_tarball_is_checked_as_that_file() {
+    let registry = TestRegistry::with_scenarios(&["realism", "malicious"]);
+    let sandbox = Sandbox::new();
+    // benign-lib 1.1.0 on the registry is clean; the lockfile installs a
+    // file beside the project under its name.
+    let evil = &registry.npm_built[&("evil-dropper".to_owned(), "1.0.1".to_owned())];
+    std::fs::write(sandbox.root().join("x.tgz"), evil.tarball.as_slice()).unwrap();
+    std::fs::write(
+        sandbox.project().join("package.json"),
+        r#"{"name": "app", "version": "1.0.0", "private": true, "dependencies": {"benign-lib": "1.1.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        sandbox.project().join("package-lock.json"),
+        r#"{"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {
+          "": {"name": "app", "version": "1.0.0", "dependencies": {"benign-lib": "1.1.0"}},
+          "node_modules/benign-lib": {"version": "1.1.0", "resolved": "../x.tgz", "hasInstallScript": true}}}"#,
+    )
+    .unwrap();
+    let out = npm(&registry, &sandbox, &["ci"]).expect_code(77);
+    assert!(out.stdout.contains("non-registry-source"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("download-and-execute"),
+        "{}",
+        out.stdout
+    );
+    assert!(!sandbox.canary("evil-dropper").exists());
+    assert!(!sandbox.project().join("node_modules").exists());
+}

@@ -42,6 +42,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The Subresource Integrity npm pins bytes by: `sha512-<base64>`.
+pub fn sri_sha512(bytes: &[u8]) -> String {
+    format!(
+        "sha512-{}",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(bytes))
+    )
+}
+
 /// Checks `bytes` against `expected`.
 pub fn verify(artifact: &str, bytes: &[u8], expected: &Expected) -> Result<(), Error> {
     let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);

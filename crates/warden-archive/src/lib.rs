@@ -9,7 +9,7 @@ pub mod read;
 pub mod surface;
 
 pub use error::{Error, ErrorKind};
-pub use integrity::{Expected, verify};
+pub use integrity::{Expected, sri_sha512, verify};
 pub use pack::pack_tree;
 pub use read::{Archive, Entry, Format, Limits, detect, read};
 pub use surface::{ArtifactKind, Item, Runs, Surface, SurfaceText, surface};

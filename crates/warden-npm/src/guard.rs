@@ -136,9 +136,17 @@ pub async fn run(
     };
 
     let stash = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
+    // Registry packages the plan does not pin: pinned below to the digest
+    // of the bytes checked, so npm can install nothing else.
+    let unpinned: BTreeSet<String> = packages
+        .iter()
+        .filter(|p| p.integrity.is_none() && matches!(p.source, Source::Registry(_)))
+        .map(|p| p.path.clone())
+        .collect();
     let checked = check_all(
         &client,
         stash.path(),
+        &project,
         packages,
         &baseline,
         min_age,
@@ -150,6 +158,12 @@ pub async fn run(
         Ok(a) => a,
         Err(stop) => return Ok((stop.output, stop.code)),
     };
+    let pins: Vec<(String, String)> = checked
+        .iter()
+        .filter(|c| unpinned.contains(&c.package.path))
+        .filter_map(|c| Some((c.package.path.clone(), c.package.integrity.clone()?)))
+        .collect();
+    let lockfile = lockfile_to_install(resolved.as_ref(), lock_path.as_deref(), &pins)?;
     seed_npm_cache(
         stash.path(),
         client.config.cache_dir(settings.env).as_deref(),
@@ -173,8 +187,14 @@ pub async fn run(
             own_scripts.join(", ")
         ));
     }
+    let manifest = resolved.as_ref().and_then(|r| r.manifest.as_deref());
     let code = install
-        .run(resolved.as_ref(), &approved.allow_scripts, &own_scripts)
+        .run(
+            manifest,
+            lockfile.as_ref(),
+            &approved.allow_scripts,
+            &own_scripts,
+        )
         .await?;
     gate.finished(code);
     match (exec, global_specs, code) {
@@ -318,6 +338,71 @@ fn seed_npm_cache(stash: &Path, npm_cache: Option<&Path>) {
     }
 }
 
+/// The lockfile npm installs from: npm's plan, or the project's own for
+/// `npm ci`; pinned where it was not.
+fn lockfile_to_install(
+    resolved: Option<&crate::Resolved>,
+    lock_path: Option<&Path>,
+    pins: &[(String, String)],
+) -> Result<Option<WrittenLock>, Error> {
+    let (name, bytes, put_back) = match (resolved, lock_path) {
+        (Some(r), _) => ("package-lock.json", r.lockfile.clone(), false),
+        (None, Some(path)) if !pins.is_empty() => {
+            let name = if path.ends_with("npm-shrinkwrap.json") {
+                "npm-shrinkwrap.json"
+            } else {
+                "package-lock.json"
+            };
+            (name, std::fs::read(path).map_err(|e| io(path, e))?, true)
+        }
+        _ => return Ok(None),
+    };
+    let bytes = if pins.is_empty() {
+        bytes
+    } else {
+        crate::pin_integrity(Path::new(name), &bytes, pins)
+            .map_err(|e| Error::unavailable(e.to_string()))?
+    };
+    Ok(Some(WrittenLock {
+        name,
+        bytes,
+        put_back,
+    }))
+}
+
+/// The lockfile written for npm to install from.
+struct WrittenLock {
+    name: &'static str,
+    bytes: Vec<u8>,
+    /// The project's own, pinned only for this install: put back after.
+    put_back: bool,
+}
+
+/// Reads what a `file:` dependency (or a path in `resolved`) points at,
+/// a tarball or a folder, and adds what the rules find.
+fn check_local(c: &mut Assessment, project: &Path, spec: &str, name: &str) {
+    let path = project.join(spec.strip_prefix("file:").unwrap_or(spec));
+    let label = format!("npm:{name} ({})", path.display());
+    let bytes = if path.is_dir() {
+        warden_archive::pack_tree(&path, name, &warden_archive::Limits::default())
+            .map_err(|e| e.to_string())
+    } else {
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() > warden_archive::Limits::default().max_total => {
+                Err(format!("{} bytes, more than warden reads", m.len()))
+            }
+            Ok(_) => std::fs::read(&path).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    match bytes.and_then(|b| {
+        judge_artifact(&label, &b, None, ArtifactKind::NpmPackage, None).map_err(|e| e.to_string())
+    }) {
+        Ok(v) => v.apply(c),
+        Err(e) => c.unknown(format!("{label}: {e}")),
+    }
+}
+
 /// Installing a checked plan into a project.
 struct Install<'a> {
     npm: &'a str,
@@ -349,16 +434,17 @@ impl Install<'_> {
     /// an error or an interrupt they are.
     async fn run(
         &self,
-        resolved: Option<&crate::Resolved>,
+        manifest: Option<&[u8]>,
+        lockfile: Option<&WrittenLock>,
         allow_scripts: &[String],
         own_scripts: &[String],
     ) -> Result<u8, Error> {
         let restore = Restore::new(self.project)?;
-        if let Some(r) = resolved {
-            if let Some(m) = &r.manifest {
-                restore.write("package.json", m)?;
-            }
-            restore.write("package-lock.json", &r.lockfile)?;
+        if let Some(m) = manifest {
+            restore.write("package.json", m)?;
+        }
+        if let Some(lock) = lockfile {
+            restore.write(lock.name, &lock.bytes)?;
         }
         // warden's flags first, each one word: no option of the user's can
         // take one as its value.
@@ -381,7 +467,11 @@ impl Install<'_> {
                 return Ok(code);
             }
         }
-        restore.commit();
+        match lockfile {
+            // `npm ci` leaves the lockfile as it was: the pins did their work.
+            Some(lock) if lock.put_back => restore.commit_but_files(),
+            _ => restore.commit(),
+        }
         for script in own_scripts {
             // `--ignore-scripts` keeps npm from adding `pre`/`post` hooks of
             // the script itself: each lifecycle script runs once, in order.
@@ -396,9 +486,11 @@ impl Install<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn check_all(
     client: &NpmClient,
     stash: &Path,
+    project: &Path,
     packages: Vec<Planned>,
     baseline: &BTreeMap<String, String>,
     min_age: SignedDuration,
@@ -436,6 +528,7 @@ async fn check_all(
         let cache_dir = client.http.options().cache_dir.clone();
         let advisories = std::sync::Arc::clone(&advisories);
         let stash = stash.to_path_buf();
+        let project = project.to_path_buf();
         tasks.spawn(package_of(&p), async move {
             check_one(
                 &client,
@@ -446,6 +539,7 @@ async fn check_all(
                 internal,
                 &advisories,
                 &stash,
+                &project,
             )
             .await
         });
@@ -484,6 +578,7 @@ async fn check_one(
     internal: Option<String>,
     advisories: &Result<Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>, String>,
     stash: &Path,
+    project: &Path,
 ) -> Assessment {
     let mut c = Assessment::of(package_of(&planned));
     let name = planned.name.clone();
@@ -513,6 +608,10 @@ async fn check_one(
                 ),
                 s.clone(),
             ));
+            // What npm installs from the disk is read like any tarball.
+            if let Source::File(spec) = &planned.source {
+                check_local(&mut c, project, spec, &name);
+            }
             return c;
         }
         Source::Registry(Some(url)) if !url.starts_with(&registry) => {
@@ -589,6 +688,12 @@ async fn check_one(
         .and_then(|e| verdict_path(cache_dir.as_deref(), e))
         .as_deref()
         .and_then(read_verdict);
+    // The digest of the bytes checked, to pin a lockfile entry that has
+    // none: a cached verdict is kept only under a sha512 SRI.
+    let mut checked_sri = match &expected {
+        Some(Expected::Sri(sri)) if cached.is_some() => Some(sri.clone()),
+        _ => None,
+    };
     let checked: Result<ArchiveVerdict, String> = match cached {
         Some(v) => Ok(v),
         None => match (doc.tarball_url(&version), expected) {
@@ -603,6 +708,7 @@ async fn check_one(
                             cache_dir.as_deref(),
                         )
                         .map_err(|e| e.to_string());
+                        checked_sri = Some(warden_archive::sri_sha512(&r.body));
                         // Verified bytes are handed to npm's cache once
                         // allowed, so npm installs these very bytes without
                         // fetching them again. Kept in cacache's layout.
@@ -631,7 +737,12 @@ async fn check_one(
         },
     };
     match &checked {
-        Ok(v) => v.apply(&mut c),
+        Ok(v) => {
+            v.apply(&mut c);
+            if c.package.integrity.is_none() {
+                c.package.integrity = checked_sri;
+            }
+        }
         Err(e) => c.unknown(e.clone()),
     }
     c.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());

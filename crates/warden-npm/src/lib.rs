@@ -256,7 +256,8 @@ pub fn parse_lockfile(path: &Path, bytes: &[u8]) -> Result<Vec<Planned>, Error> 
         path: path.to_path_buf(),
         message,
     };
-    let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(without_bom(bytes)).map_err(|e| bad(e.to_string()))?;
     let root_deps: Vec<String> = [
         "dependencies",
         "devDependencies",
@@ -317,6 +318,54 @@ pub fn parse_lockfile(path: &Path, bytes: &[u8]) -> Result<Vec<Planned>, Error> 
     Ok(out)
 }
 
+/// The bytes of a JSON file without a UTF-8 byte-order mark, which npm
+/// accepts.
+fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The lockfile with `integrity` set, for each `(path, sri)`, on the entry
+/// at that path that has none: npm then refuses any other bytes for it.
+/// Both the `packages` map (v2, v3) and the nested `dependencies` tree
+/// (v1, and v2's copy of it) are pinned.
+pub fn pin_integrity(
+    path: &Path,
+    bytes: &[u8],
+    pins: &[(String, String)],
+) -> Result<Vec<u8>, Error> {
+    let bad = |message: String| Error::Lockfile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(without_bom(bytes)).map_err(|e| bad(e.to_string()))?;
+    for (at, sri) in pins {
+        if let Some(e) = doc.get_mut("packages").and_then(|p| p.get_mut(at.as_str())) {
+            set_integrity(e, sri);
+        }
+        // `node_modules/a/node_modules/@s/b` -> dependencies.a.dependencies.@s/b
+        let mut node = Some(&mut doc);
+        for name in at.split("node_modules/").filter(|n| !n.is_empty()) {
+            node = node
+                .and_then(|n| n.get_mut("dependencies"))
+                .and_then(|d| d.get_mut(name.trim_end_matches('/')));
+        }
+        if let Some(e) = node.filter(|_| at.starts_with("node_modules/")) {
+            set_integrity(e, sri);
+        }
+    }
+    let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| bad(e.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+fn set_integrity(entry: &mut serde_json::Value, sri: &str) {
+    if let Some(o) = entry.as_object_mut() {
+        o.entry("integrity")
+            .or_insert_with(|| serde_json::Value::String(sri.to_owned()));
+    }
+}
+
 fn walk_v1(
     deps: &serde_json::Map<String, serde_json::Value>,
     prefix: &str,
@@ -348,7 +397,12 @@ fn classify_source(resolved: Option<&str>, version: Option<&str>) -> Source {
     let spec = resolved.or(version).unwrap_or("");
     if spec.starts_with("git+") || spec.starts_with("git:") || spec.starts_with("github:") {
         Source::Git(spec.to_owned())
-    } else if spec.starts_with("file:") {
+    } else if spec.starts_with("file:")
+        || resolved.is_some_and(|r| {
+            // A path npm installs from the disk: not the registry's tarball.
+            r.starts_with('/') || r.starts_with("./") || r.starts_with("../") || r.starts_with('~')
+        })
+    {
         Source::File(spec.to_owned())
     } else if let Some(url) =
         resolved.filter(|r| r.starts_with("http://") || r.starts_with("https://"))
@@ -610,6 +664,46 @@ mod tests {
         assert_eq!(get("node_modules/alias").name, "real");
         assert!(matches!(get("node_modules/g").source, Source::Git(_)));
         assert!(matches!(get("node_modules/ws").source, Source::Link(_)));
+    }
+
+    #[test]
+    fn integrity_is_pinned_where_the_lockfile_has_none() {
+        let lock = b"\xEF\xBB\xBF{\"lockfileVersion\":2,\"packages\":{\"\":{},
+          \"node_modules/a\":{\"version\":\"1.0.0\",\"resolved\":\"http://r/a/-/a-1.0.0.tgz\"},
+          \"node_modules/a/node_modules/@s/b\":{\"version\":\"2.0.0\",\"integrity\":\"sha512-kept\"}},
+          \"dependencies\":{\"a\":{\"version\":\"1.0.0\",\"dependencies\":{\"@s/b\":{\"version\":\"2.0.0\"}}}}}";
+        let pins = [
+            ("node_modules/a".to_owned(), "sha512-A".to_owned()),
+            (
+                "node_modules/a/node_modules/@s/b".to_owned(),
+                "sha512-B".to_owned(),
+            ),
+        ];
+        let out = pin_integrity(Path::new("l"), lock, &pins).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(doc["packages"]["node_modules/a"]["integrity"], "sha512-A");
+        assert_eq!(
+            doc["packages"]["node_modules/a/node_modules/@s/b"]["integrity"], "sha512-kept",
+            "an integrity the lockfile has stays"
+        );
+        assert_eq!(doc["dependencies"]["a"]["integrity"], "sha512-A");
+        assert_eq!(
+            doc["dependencies"]["a"]["dependencies"]["@s/b"]["integrity"],
+            "sha512-B"
+        );
+        let planned = parse_lockfile(Path::new("l"), &out).unwrap();
+        assert!(planned.iter().all(|p| p.integrity.is_some()));
+    }
+
+    #[test]
+    fn a_path_in_resolved_is_a_local_file_not_the_registry() {
+        for resolved in ["/abs/x.tgz", "../x.tgz", "./vendor/x.tgz"] {
+            let lock = format!(
+                r#"{{"lockfileVersion":3,"packages":{{"":{{}},"node_modules/x":{{"version":"1.0.0","resolved":"{resolved}"}}}}}}"#
+            );
+            let p = parse_lockfile(Path::new("l"), lock.as_bytes()).unwrap();
+            assert!(matches!(p[0].source, Source::File(_)), "{resolved}");
+        }
     }
 
     #[test]

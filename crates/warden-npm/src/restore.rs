@@ -70,7 +70,14 @@ impl Restore {
         }
     }
 
-    fn put_back(&self) {
+    /// The install succeeded, and the files were only rewritten for it:
+    /// they are put back, and `node_modules` is kept.
+    pub fn commit_but_files(&self) {
+        self.put_back_files();
+        self.commit();
+    }
+
+    fn put_back_files(&self) {
         for (name, bytes) in &self.files {
             let path = self.project.join(name);
             let result = match bytes {
@@ -82,6 +89,10 @@ impl Restore {
                 tracing::error!("could not put back {}: {e}", path.display());
             }
         }
+    }
+
+    fn put_back(&self) {
+        self.put_back_files();
         let modules = self.project.join("node_modules");
         if modules.exists() {
             if let Err(e) = std::fs::remove_dir_all(&modules) {
