@@ -6,6 +6,7 @@
 mod faults;
 mod history;
 mod inspect;
+mod leaks;
 mod npm;
 mod pip;
 mod policy;

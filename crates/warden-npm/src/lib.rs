@@ -498,12 +498,20 @@ pub async fn resolve(
         })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let message = stderr
+        // npm 11 says `npm error …`, npm 6 to 10 `npm ERR! …`; anything
+        // else, its last lines. Credentials it may quote are hidden.
+        let errors: Vec<&str> = stderr
             .lines()
-            .filter(|l| l.contains("ERR"))
-            .take(6)
-            .collect::<Vec<_>>()
-            .join("\n");
+            .filter(|l| l.starts_with("npm error") || l.contains("ERR!"))
+            .take(8)
+            .collect();
+        let lines = if errors.is_empty() {
+            let all: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            all[all.len().saturating_sub(6)..].to_vec()
+        } else {
+            errors
+        };
+        let message = warden_registry::redact_text(&lines.join("\n"));
         return Err(Error::Resolve {
             code: out.status.code().unwrap_or(1),
             message,

@@ -317,18 +317,23 @@ pub const TEMPLATE: &str = include_str!("../template.toml");
 
 /// Parses a duration such as `48h`, `7d`, `90m`, `2w` into hours (rounded up).
 fn parse_age(s: &str) -> Result<u64, String> {
+    /// Ten years: a minimum age past it would refuse every release there is.
+    const MAX_HOURS: u64 = 10 * 366 * 24;
     let s = s.trim();
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = n
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like `48h` or `7d`"))?;
-    Ok(match unit {
-        "m" => n.div_ceil(60),
-        "h" => n,
-        "d" => n * 24,
-        "w" => n * 24 * 7,
+    let hours = match unit {
+        "m" => Some(n.div_ceil(60)),
+        "h" => Some(n),
+        "d" => n.checked_mul(24),
+        "w" => n.checked_mul(24 * 7),
         _ => return Err(format!("`{s}`: the unit is `m`, `h`, `d` or `w`")),
-    })
+    };
+    hours
+        .filter(|h| *h <= MAX_HOURS)
+        .ok_or_else(|| format!("`{s}` is longer than ten years"))
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -543,6 +548,22 @@ mod tests {
     use super::*;
 
     const CODES: &[&str] = &["publisher-new", "install-script-added", "release-too-fresh"];
+
+    #[test]
+    fn durations_out_of_range_are_errors_with_their_place() {
+        for age in [
+            "99999999999999999h",
+            "768614336404564651d",
+            "99999999999w",
+            "100000d",
+        ] {
+            let e = parse(&format!("[settings]\nmin-release-age = \"{age}\"\n")).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("warden.toml:2:"), "{age}: {text}");
+            assert!(text.contains("ten years"), "{age}: {text}");
+        }
+        assert_eq!(parse_age("3650d"), Ok(3650 * 24));
+    }
 
     fn parse(text: &str) -> Result<Policy, Error> {
         let mut p = Policy::default();

@@ -19,4 +19,4 @@ pub use error::Error;
 pub use http::{HttpClient, HttpOptions};
 pub use npmrc::{Credentials, NpmConfig};
 pub use pipconf::{IndexArgs, PipConfig};
-pub use redact::{RedactedUrl, redact_secrets};
+pub use redact::{RedactedUrl, redact_secrets, redact_text};

@@ -120,9 +120,58 @@ pub fn redact_secrets(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// `text` with every URL's user name and password replaced by `****`, and
+/// the value of every credential setting (`//host/:_authToken=…`,
+/// `:_auth=`, `:_password=`, `:username=`) too: for command lines and
+/// messages of other tools, which may carry credentials anywhere.
+pub fn redact_text(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(redact_word)
+        .collect()
+}
+
+fn redact_word(word: &str) -> String {
+    const SECRET_KEYS: &[&str] = &[":_authToken=", ":_auth=", ":_password=", ":username="];
+    let (body, space) = word.split_at(word.trim_end().len());
+    if let Some(at) = SECRET_KEYS
+        .iter()
+        .find_map(|k| body.find(k).map(|i| i + k.len()))
+    {
+        return format!("{}****{space}", &body[..at]);
+    }
+    let Some(i) = body.find("://") else {
+        return word.to_owned();
+    };
+    let start = body[..i]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+        .map_or(0, |j| j + 1);
+    let end = body[i..]
+        .find(|c: char| "\"'<>`".contains(c))
+        .map_or(body.len(), |j| i + j);
+    match RedactedUrl::parse(&body[start..end]) {
+        Ok(url) if url.credentials().is_some() => {
+            format!("{}{url}{}{space}", &body[..start], &body[end..])
+        }
+        _ => word.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_anywhere_in_text_are_hidden() {
+        let text = "npm install --registry=http://user:pw@r.test/npm/ --//r.test/npm/:_authToken=abc123\n\
+                    pkg @ https://u:secret@h.test/p.whl and 'https://x:y@q.test/a' http://plain.test/";
+        let shown = redact_text(text);
+        for secret in ["pw@", "abc123", "secret", "x:y@"] {
+            assert!(!shown.contains(secret), "{secret}: {shown}");
+        }
+        assert!(shown.contains("--//r.test/npm/:_authToken=****"), "{shown}");
+        assert!(shown.contains("http://plain.test/"), "{shown}");
+        assert!(shown.contains("\n"), "line breaks kept: {shown}");
+    }
 
     #[test]
     fn hides_password_and_user() {

@@ -315,42 +315,16 @@ fn human(r: &Report) -> String {
     out
 }
 
-/// The command line as shown and logged: URLs without their passwords,
-/// and the values of credential settings (`--//host/:_authToken=…`)
-/// replaced by `****`.
+/// The command line as shown and logged, credentials hidden.
 fn command_line(program: &[String], args: &[String]) -> String {
-    program
-        .iter()
-        .chain(args)
-        .map(|a| redact_arg(a))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn redact_arg(arg: &str) -> String {
-    const SECRET_KEYS: &[&str] = &[":_authToken=", ":_auth=", ":_password=", ":username="];
-    if let Some(at) = SECRET_KEYS
-        .iter()
-        .find_map(|k| arg.find(k).map(|i| i + k.len()))
-    {
-        return format!("{}****", &arg[..at]);
-    }
-    // A URL anywhere in the argument (`--index-url=…`, `pkg @ https://…`).
-    match arg.find("://") {
-        Some(i) => {
-            let start = arg[..i]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
-                .map_or(0, |j| j + 1);
-            let end = arg[i..]
-                .find(char::is_whitespace)
-                .map_or(arg.len(), |j| i + j);
-            match warden_registry::RedactedUrl::parse(&arg[start..end]) {
-                Ok(url) => format!("{}{url}{}", &arg[..start], &arg[end..]),
-                Err(_) => arg.to_owned(),
-            }
-        }
-        None => arg.to_owned(),
-    }
+    warden_registry::redact_text(
+        &program
+            .iter()
+            .chain(args)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 #[cfg(test)]
