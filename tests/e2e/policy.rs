@@ -114,3 +114,64 @@ fn a_trusted_publisher_entry_matches_what_npm_attests() {
     let out = run(&sandbox).expect_code(0);
     assert!(out.stdout.contains("warden.toml:1)"), "{}", out.stdout);
 }
+
+#[test]
+fn configuration_that_cannot_be_read_is_78_with_the_file_named() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.project().join("package.json"),
+        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
+    )
+    .unwrap();
+    // A policy saved as UTF-16 is not "no policy".
+    let utf16: Vec<u8> = "[findings]\nmaintainer-added = \"deny\"\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        [&[0xFF, 0xFE][..], &utf16].concat(),
+    )
+    .unwrap();
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["--dry-run", "npm", "install", "benign-lib"]),
+    )
+    .expect_code(78);
+    assert!(out.stderr.contains("warden.toml"), "{}", out.stderr);
+    std::fs::remove_file(sandbox.project().join("warden.toml")).unwrap();
+
+    // An .npmrc with one bad byte is read as npm reads it: the rest counts.
+    std::fs::write(
+        sandbox.project().join(".npmrc"),
+        [
+            b"; caf\xe9 mirror\n".as_slice(),
+            format!("registry={}\n", registry.npm_url()).as_bytes(),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    Output::of(warden(&sandbox).args(["--dry-run", "npm", "install", "benign-lib"])).expect_code(0);
+
+    // A pip.conf pip refuses is refused, naming the file and the line.
+    let conf = sandbox.root().join("pip.conf");
+    std::fs::write(
+        &conf,
+        format!("[global\nindex-url = {}\n", registry.simple_url()),
+    )
+    .unwrap();
+    let out = Output::of(warden(&sandbox).env("PIP_CONFIG_FILE", &conf).args([
+        "--dry-run",
+        "pip",
+        "install",
+        "benign-wheel",
+    ]))
+    .expect_code(78);
+    assert!(
+        out.stderr.contains("pip.conf") && out.stderr.contains("line 1"),
+        "{}",
+        out.stderr
+    );
+}

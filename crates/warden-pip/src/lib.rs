@@ -335,12 +335,17 @@ pub fn plan(
             .collect();
         // pip's errors, and the lines that explain them (which package,
         // expected and actual hashes).
-        let message = stderr
+        let mut lines: Vec<&str> = stderr
             .lines()
             .skip_while(|l| !l.starts_with("ERROR"))
             .take(20)
-            .collect::<Vec<_>>()
-            .join("\n");
+            .collect();
+        // Some of pip's errors (its configuration's) carry no `ERROR`.
+        if lines.is_empty() {
+            let all: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            lines = all[all.len().saturating_sub(6)..].to_vec();
+        }
+        let message = warden_registry::redact_text(&lines.join("\n"));
         return Err(Error::Resolve {
             code: out.status.code().unwrap_or(1),
             message,

@@ -485,8 +485,12 @@ impl Policy {
             .map(|d| d.join("warden.toml"))
             .find(|p| p.is_file());
         for path in [user.map(Path::to_path_buf), project].into_iter().flatten() {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                policy.layer(&path, &text, known_codes)?;
+            // A file that is there but cannot be read (not UTF-8, no
+            // permission) is an error, never "no policy".
+            match std::fs::read_to_string(&path) {
+                Ok(text) => policy.layer(&path, &text, known_codes)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Read { path, source }),
             }
         }
         if let Some(path) = explicit {
@@ -548,6 +552,23 @@ mod tests {
     use super::*;
 
     const CODES: &[&str] = &["publisher-new", "install-script-added", "release-too-fresh"];
+
+    #[test]
+    fn a_policy_file_that_cannot_be_read_is_an_error_not_no_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        // UTF-16, as some editors save it.
+        let utf16: Vec<u8> = "[findings]\npublisher-new = \"deny\"\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        std::fs::write(
+            dir.path().join("warden.toml"),
+            [&[0xFF, 0xFE][..], &utf16].concat(),
+        )
+        .unwrap();
+        let err = Policy::load(None, dir.path(), None, CODES).unwrap_err();
+        assert!(err.to_string().contains("warden.toml"), "{err}");
+    }
 
     #[test]
     fn durations_out_of_range_are_errors_with_their_place() {

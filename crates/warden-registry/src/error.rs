@@ -57,6 +57,9 @@ pub enum Error {
         source_name: String,
         message: String,
     },
+    /// A configuration file the tool would refuse, or warden cannot read.
+    #[error("`{}` cannot be used: {message}", path.display())]
+    ConfigFile { path: PathBuf, message: String },
     #[error("could not ask `{program}` for its default {what}: {message}")]
     ToolDefault {
         program: String,
@@ -85,6 +88,7 @@ impl Error {
             Self::Status { .. } => "the registry is failing; run again later or use another mirror",
             Self::NotFound { .. } => "check the package name and the registry it is looked up on",
             Self::NotCached { .. } => "run once without `--offline` to fill the cache",
+            Self::ConfigFile { .. } => "fix the file (its tool refuses it too), or move it aside",
             Self::NoSuchVersion { .. } => {
                 "run `warden inspect` without a version to list the published ones"
             }

@@ -106,9 +106,22 @@ impl NpmConfig {
         // npm skips the project file when it is the same file as the user's.
         let project = project.filter(|p| Some(p) != user.as_ref());
         for path in [project, user, global].into_iter().flatten() {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                layers.push((format!("`{}`", path.display()), parse_npmrc(&text, env)));
-                files.push(path);
+            // npm reads its files lossily: one bad byte does not lose the
+            // rest of the file, and warden reads them as npm does.
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    layers.push((format!("`{}`", path.display()), parse_npmrc(&text, env)));
+                    files.push(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if path.is_dir() => tracing::debug!("{}: {e}", path.display()),
+                Err(e) => {
+                    return Err(Error::ConfigFile {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    });
+                }
             }
         }
 

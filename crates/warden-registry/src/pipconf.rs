@@ -93,9 +93,23 @@ impl PipConfig {
         let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut files = Vec::new();
         for path in config_files(env) {
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
+            let text = match std::fs::read(&path) {
+                Ok(bytes) => String::from_utf8(bytes).map_err(|_| Error::ConfigFile {
+                    path: path.clone(),
+                    message: "it is not UTF-8, and pip refuses it".to_owned(),
+                })?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(Error::ConfigFile {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    });
+                }
             };
+            check_ini(&text).map_err(|message| Error::ConfigFile {
+                path: path.clone(),
+                message,
+            })?;
             let sections = parse_ini(&text);
             let source = format!("`{}`", path.display());
             for section in ["global", command] {
@@ -227,6 +241,33 @@ fn config_files(env: &Environment) -> Vec<PathBuf> {
 /// A configparser-style ini file: sections of `key = value` or `key: value`,
 /// indented continuation lines, `#` and `;` comments. Keys are normalised as
 /// pip does (lower case, `_` read as `-`).
+/// What pip's configparser refuses: a setting before any `[section]`, a
+/// section header left open, a line that is neither a setting nor a
+/// continuation. The message names the line.
+fn check_ini(text: &str) -> Result<(), String> {
+    let mut in_section = false;
+    for (n, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let line = n + 1;
+        if trimmed.starts_with('[') {
+            if !trimmed.ends_with(']') {
+                return Err(format!(
+                    "line {line}: the section header `{trimmed}` is not closed"
+                ));
+            }
+            in_section = true;
+        } else if !in_section {
+            return Err(format!("line {line}: a setting before any `[section]`"));
+        } else if !(raw.starts_with([' ', '\t']) || trimmed.contains(['=', ':'])) {
+            return Err(format!("line {line}: `{trimmed}` is not `key = value`"));
+        }
+    }
+    Ok(())
+}
+
 pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut section: Option<String> = None;
@@ -283,6 +324,34 @@ fn ask_pip_default_index(python: &str) -> Result<RedactedUrl, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_files_pip_refuses_are_refused_with_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, says) in [
+            (b"[global\nindex-url = http://x/\n".to_vec(), "line 1"),
+            (b"index-url = http://x/\n".to_vec(), "before any"),
+            (b"[global]\njunk\n".to_vec(), "line 2"),
+            (b"[global]\nindex-url = \xff\xfe\n".to_vec(), "UTF-8"),
+        ] {
+            let file = dir.path().join("pip.conf");
+            std::fs::write(&file, &text).unwrap();
+            let env = env_in(dir.path(), &[("PIP_CONFIG_FILE", file.to_str().unwrap())]);
+            let err = PipConfig::discover(
+                &env,
+                "install",
+                &IndexArgs::default(),
+                "/nonexistent/python",
+            )
+            .unwrap_err();
+            let shown = err.to_string();
+            assert!(matches!(err, Error::ConfigFile { .. }), "{shown}");
+            assert!(
+                shown.contains("pip.conf") && shown.contains(says),
+                "{shown}"
+            );
+        }
+    }
 
     fn env_in(dir: &Path, vars: &[(&str, &str)]) -> Environment {
         Environment {

@@ -41,7 +41,7 @@ impl From<warden_registry::Error> for Failure {
     fn from(e: warden_registry::Error) -> Self {
         use warden_registry::Error as E;
         let code = match &e {
-            E::Config { .. } => CONFIG,
+            E::Config { .. } | E::ConfigFile { .. } => CONFIG,
             _ => UNAVAILABLE,
         };
         Self {
