@@ -81,9 +81,9 @@ impl Error {
 struct RawSettings {
     min_release_age: Option<String>,
     on_error: Option<OnError>,
-    /// Extra environment variables hidden from install scripts and builds.
+    /// Variables taken away from what approved scripts and builds get.
     hide_env: Option<Vec<String>>,
-    /// Variables scripts keep even though they look like secrets.
+    /// Variables approved scripts and builds get as they are.
     keep_env: Option<Vec<String>>,
     /// Whether the project's own lifecycle scripts run after an install.
     project_scripts: Option<bool>,

@@ -26,6 +26,13 @@ impl Sandbox {
         }
         std::fs::write(dir.path().join("home/.npmrc"), "").expect("writing .npmrc");
         std::fs::write(dir.path().join("global-npmrc"), "").expect("writing npmrc");
+        // The user's warden policy: the canary directory reaches approved
+        // install scripts and builds the way a user passes a variable on.
+        std::fs::write(
+            dir.path().join("user-warden.toml"),
+            "[settings]\nkeep-env = [\"WARDEN_CANARY_DIR\"]\n",
+        )
+        .expect("writing the user policy");
         Self { dir }
     }
 
@@ -83,7 +90,8 @@ impl Sandbox {
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
             .env("PIP_NO_INPUT", "1")
             .env("WARDEN_CACHE_DIR", self.warden_cache())
-            .env("WARDEN_CANARY_DIR", self.canary_dir());
+            .env("WARDEN_CANARY_DIR", self.canary_dir())
+            .env("WARDEN_USER_POLICY", root.join("user-warden.toml"));
         cmd
     }
 
