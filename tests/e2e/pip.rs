@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use warden_testkit::{Output, Sandbox, TestRegistry};
+use warden_testkit::{Fault, Output, Sandbox, TestRegistry};
 
 use crate::warden;
 
@@ -566,4 +566,40 @@ fn nothing_builds_while_any_known_package_is_denied() {
             );
         }
     }
+}
+
+#[test]
+fn an_index_that_fails_pip_never_turns_a_wheel_into_a_build() {
+    let registry = TestRegistry::with_scenarios(&["realism", "pypi-guard"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let install = |sandbox: &Sandbox| {
+        Output::of(
+            in_venv(sandbox, &venv)
+                .env("PIP_INDEX_URL", registry.simple_url())
+                .env("PIP_TIMEOUT", "1")
+                .env("PIP_RETRIES", "0")
+                .args(["-y", "pip", "install", "both-dists"]),
+        )
+    };
+    // The page answers too slowly for pip, in time for warden: pip finds
+    // no version at all, while the index lists a wheel.
+    registry.fault(
+        "/simple/both-dists/",
+        Fault::Delay(std::time::Duration::from_secs(3)),
+        None,
+    );
+    let out = install(&sandbox).expect_code(69);
+    assert!(out.stderr.contains("index lists one"), "{}", out.stderr);
+    assert!(
+        !sandbox.canary("both-dists").exists(),
+        "the sdist was never built"
+    );
+    registry.clear_faults();
+    install(&sandbox).expect_code(0);
+    python(&sandbox, &venv, "import both_dists").expect_code(0);
+    assert!(
+        !sandbox.canary("both-dists").exists(),
+        "the wheel was installed"
+    );
 }

@@ -247,6 +247,21 @@ pub async fn run(
                 message,
                 ..
             }) if !sdist_only.is_empty() => {
+                // Whether they are sdist only is the index's word, not
+                // pip's: a wheel pip missed means pip could not read it.
+                let compatible = crate::compatible_tags(program).map_err(|e| {
+                    Error::unavailable(format!("{message}\n{e}")).with_hint(
+                        "warden builds only what the index publishes as source alone, and could not tell",
+                    )
+                })?;
+                let missed = wheels_pip_missed(&mut pages, &sdist_only, &compatible).await;
+                if !missed.is_empty() {
+                    return Err(Error::unavailable(format!(
+                        "pip found no wheel for {}, though the index lists one it can install: {message}",
+                        missed.join(", ")
+                    ))
+                    .with_hint("the index failed pip, or changed while warden checked: run again; nothing was built"));
+                }
                 sdist_rounds += 1;
                 if sdist_rounds > MAX_SDIST_ROUNDS {
                     return Err(Error::unavailable(message).with_hint(format!(
@@ -1207,6 +1222,59 @@ fn built_from(built: &BuildState, sdist: &Planned) -> Option<(String, String)> {
     Some((wheel.clone(), metadata))
 }
 
+/// A requirement pip names (`name>=1.0; marker`): its name, specifiers,
+/// and whether it pins one version.
+fn requirement_parts(req: &str) -> (String, pep440_rs::VersionSpecifiers, bool) {
+    let name: String = req
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect();
+    let specifiers: pep440_rs::VersionSpecifiers = req[name.len()..]
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches(|c| c != '<' && c != '>' && c != '=' && c != '!' && c != '~')
+        .parse()
+        .unwrap_or_else(|_| pep440_rs::VersionSpecifiers::empty());
+    let exact = req.contains("==");
+    (name, specifiers, exact)
+}
+
+/// The requirements pip found no wheel for although the index data warden
+/// read lists one this pip installs, in range: pip did not see what the
+/// index publishes (a fault), so they are not "sdist only".
+async fn wheels_pip_missed(
+    pages: &mut Pages,
+    requirements: &[String],
+    compatible: &std::collections::BTreeSet<String>,
+) -> Vec<String> {
+    let mut missed = Vec::new();
+    for req in requirements {
+        let (name, specifiers, _) = requirement_parts(req);
+        let installable = pages
+            .get(&name)
+            .await
+            .iter()
+            .flat_map(|(_, p)| &p.files)
+            .any(|f| {
+                f.kind == DistKind::Wheel
+                    && f.yanked.is_none()
+                    && f.version
+                        .as_deref()
+                        .and_then(|v| v.parse::<pep440_rs::Version>().ok())
+                        .is_some_and(|v| specifiers.contains(&v))
+                    && crate::wheel_tags(&f.filename)
+                        .iter()
+                        .any(|t| compatible.contains(t))
+            });
+        if installable {
+            missed.push(req.clone());
+        }
+    }
+    missed
+}
+
 /// Requirements only published as sdists (pip names them): the newest
 /// release each allows that is old enough, downloaded and judged.
 async fn index_sdists(
@@ -1220,19 +1288,7 @@ async fn index_sdists(
 ) -> Result<Vec<ToBuild>, Error> {
     let mut items = Vec::new();
     for req in requirements {
-        let name: String = req
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-            .collect();
-        let specifiers: pep440_rs::VersionSpecifiers = req[name.len()..]
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches(|c| c != '<' && c != '>' && c != '=' && c != '!' && c != '~')
-            .parse()
-            .unwrap_or_else(|_| pep440_rs::VersionSpecifiers::empty());
-        let exact = req.contains("==");
+        let (name, specifiers, exact) = requirement_parts(req);
         let found = pages.get(&name).await.to_vec();
         let now = jiff::Timestamp::now();
         let file = found.iter().flat_map(|(_, page)| &page.files).filter(|f| {

@@ -206,6 +206,60 @@ pub fn install_flags(args: &[String]) -> Vec<String> {
     out
 }
 
+/// The tags a wheel's file name declares (`py3-none-any`), each compressed
+/// set (`py2.py3`, `manylinux1_x86_64.manylinux2014_x86_64`) expanded.
+pub fn wheel_tags(filename: &str) -> Vec<String> {
+    let Some(stem) = filename.strip_suffix(".whl") else {
+        return Vec::new();
+    };
+    let parts: Vec<&str> = stem.split('-').collect();
+    let [.., python, abi, platform] = parts.as_slice() else {
+        return Vec::new();
+    };
+    if parts.len() < 5 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for p in python.split('.') {
+        for a in abi.split('.') {
+            for pl in platform.split('.') {
+                out.push(format!("{p}-{a}-{pl}"));
+            }
+        }
+    }
+    out
+}
+
+/// The wheel tags this pip installs, as pip itself lists them (`pip debug
+/// --verbose`).
+pub fn compatible_tags(pip: &[String]) -> Result<std::collections::BTreeSet<String>, Error> {
+    let (program, prefix) = pip
+        .split_first()
+        .ok_or_else(|| Error::Report("no pip to run".into()))?;
+    let out = Command::new(program)
+        .args(prefix)
+        .args(["debug", "--verbose"])
+        .output()
+        .map_err(|source| Error::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tags: std::collections::BTreeSet<String> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Compatible tags"))
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .map(|l| l.trim().to_owned())
+        .collect();
+    if tags.is_empty() {
+        return Err(Error::Report(
+            "`pip debug --verbose` listed no compatible tags".into(),
+        ));
+    }
+    Ok(tags)
+}
+
 /// One distribution in pip's plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
@@ -585,6 +639,21 @@ mod tests {
             r.index.extra_index_urls,
             ["http://nested.example.org/simple"]
         );
+    }
+
+    #[test]
+    fn wheel_file_names_give_their_tags() {
+        assert_eq!(wheel_tags("a-1.0-py3-none-any.whl"), ["py3-none-any"]);
+        assert_eq!(
+            wheel_tags("a_b-1.0-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
+            [
+                "cp311-cp311-manylinux_2_17_x86_64",
+                "cp311-cp311-manylinux2014_x86_64"
+            ]
+        );
+        assert_eq!(wheel_tags("a-1.0-py2.py3-none-any.whl").len(), 2);
+        assert!(wheel_tags("a-1.0.tar.gz").is_empty());
+        assert!(wheel_tags("broken.whl").is_empty());
     }
 
     #[test]
