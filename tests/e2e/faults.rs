@@ -230,3 +230,47 @@ fn json_api_provenance_and_page_faults_under_pip_are_unknown() {
     let out = pip_dry_run(&registry, &sandbox, "hist-py-prov-dropped==1.0");
     assert_unknown(&out, "pypi:hist-py-prov-dropped", "index", "page 502");
 }
+
+#[test]
+fn what_failed_once_is_not_kept_to_fail_again() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    let run = |sandbox: &Sandbox| {
+        std::fs::write(
+            sandbox.project().join("package.json"),
+            r#"{"name": "app", "version": "1.0.0", "private": true}"#,
+        )
+        .unwrap();
+        Output::of(
+            warden(sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .args(["--dry-run", "npm", "install", "benign-lib@1.1.0"]),
+        )
+    };
+    // A flipped byte in the tarball, once: unknown, then fine, with the
+    // cache in use throughout.
+    registry.fault("/npm/benign-lib/-/", Fault::Corrupt, Some(1));
+    let out = run(&sandbox).expect_code(69);
+    assert!(out.stdout.contains("unknown"), "{}", out.stdout);
+    run(&sandbox).expect_code(0);
+
+    // A broken package document under `npm ci` (warden is the only reader).
+    Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["npm", "install", "benign-lib@1.1.0"]),
+    )
+    .expect_code(0);
+    let ci = |sandbox: &Sandbox| {
+        Output::of(
+            warden(sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .args(["--dry-run", "npm", "ci"]),
+        )
+    };
+    std::fs::remove_dir_all(sandbox.warden_cache()).unwrap();
+    registry.fault("/npm/benign-lib", Fault::MalformedJson, Some(1));
+    let out = ci(&sandbox).expect_code(69);
+    assert!(out.stdout.contains("unknown"), "{}", out.stdout);
+    ci(&sandbox).expect_code(0);
+}

@@ -708,6 +708,11 @@ async fn check_one(
                             cache_dir.as_deref(),
                         )
                         .map_err(|e| e.to_string());
+                        if verdict.is_err() {
+                            // Bytes that fail their digest are not kept for
+                            // the next run.
+                            client.http.forget(&url, "application/octet-stream");
+                        }
                         checked_sri = Some(warden_archive::sri_sha512(&r.body));
                         // Verified bytes are handed to npm's cache once
                         // allowed, so npm installs these very bytes without

@@ -833,6 +833,11 @@ async fn check_one(
         hint,
         cache_dir.as_deref(),
     ) else {
+        // Bytes that fail their digest or cannot be read are not kept for
+        // the next run.
+        if let Ok(url) = RedactedUrl::parse(&p.url) {
+            client.http.forget(&url, "application/octet-stream");
+        }
         return (c, None);
     };
     // Who published a file that came from no index cannot be asked: the

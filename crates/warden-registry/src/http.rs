@@ -212,7 +212,9 @@ impl HttpClient {
                     }
                 }
                 Attempt::Done(response) => {
-                    if response.origin == Origin::Network {
+                    // Only what can be read is kept: a broken document
+                    // cached would fail every later run.
+                    if response.origin == Origin::Network && readable(&response) {
                         self.write_cache(&key, url, accept, &response)?;
                     }
                     return Ok(response);
@@ -452,6 +454,15 @@ impl HttpClient {
         ))
     }
 
+    /// Drops the cached response for `url`, when a reader found it bad
+    /// (an archive that fails its digest): the next run fetches it again.
+    pub fn forget(&self, url: &RedactedUrl, accept: &str) {
+        if let Some((meta, body)) = self.entry_paths(&cache_key(url, accept)) {
+            let _ = std::fs::remove_file(meta);
+            let _ = std::fs::remove_file(body);
+        }
+    }
+
     fn read_cache(&self, key: &str) -> Option<(CacheMeta, Vec<u8>)> {
         let (meta_path, body_path) = self.entry_paths(key)?;
         let meta: CacheMeta = serde_json::from_slice(&std::fs::read(meta_path).ok()?).ok()?;
@@ -495,6 +506,16 @@ impl HttpClient {
         write_atomic(&body_path, &response.body)?;
         write_atomic(&meta_path, &meta_bytes)
     }
+}
+
+/// Whether a response that says it is JSON is JSON at all: what is not is
+/// never cached.
+fn readable(response: &Response) -> bool {
+    let json = response
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.contains("json"));
+    !json || serde_json::from_slice::<serde::de::IgnoredAny>(&response.body).is_ok()
 }
 
 /// Adds the credentials for a request: `auth` when given, else those
