@@ -136,7 +136,7 @@ impl Pattern {
                 "`{s}`: the ecosystem is `npm` or `pypi`, not `{eco}`"
             ));
         }
-        if name.is_empty() || name[..name.len() - 1].contains('*') {
+        if name.is_empty() || name.trim_end_matches('*').contains('*') || name.ends_with("**") {
             return Err(format!("`{s}`: a `*` may only end the pattern"));
         }
         Ok(Self {
@@ -552,6 +552,14 @@ mod tests {
     use super::*;
 
     const CODES: &[&str] = &["publisher-new", "install-script-added", "release-too-fresh"];
+
+    #[test]
+    fn patterns_with_any_characters_are_read_without_panicking() {
+        assert!(Pattern::parse("pypi:corp-\u{FFFD}").is_ok());
+        assert!(Pattern::parse("npm:é*").is_ok());
+        assert!(Pattern::parse("npm:a*b").is_err());
+        assert!(Pattern::parse("npm:a**").is_err());
+    }
 
     #[test]
     fn a_policy_file_that_cannot_be_read_is_an_error_not_no_policy() {

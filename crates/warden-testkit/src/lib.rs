@@ -4,6 +4,7 @@
 //! sandbox for running the real tools in isolation.
 
 pub mod build;
+pub mod fuzz;
 pub mod registry;
 pub mod sandbox;
 pub mod scenario;
