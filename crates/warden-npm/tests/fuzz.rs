@@ -1,5 +1,7 @@
 //! npm lockfiles and command lines, mutated: no parser may panic.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use std::path::Path;
 
 use warden_testkit::fuzz;

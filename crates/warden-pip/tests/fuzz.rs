@@ -1,6 +1,8 @@
 //! pip's reports, requirements files and command lines, mutated: no parser
 //! may panic.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use warden_testkit::fuzz;
 
 #[test]

@@ -1,6 +1,8 @@
 //! `warden.toml`, mutated: every mistake is an error with its place, never
 //! a panic.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use std::path::Path;
 
 use warden_policy::Policy;

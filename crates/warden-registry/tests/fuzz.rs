@@ -2,6 +2,8 @@
 //! mutated documents: none may panic. `WARDEN_FUZZ_ITERATIONS` sets the
 //! mutations per seed (see `docs/reliability.md`).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use warden_registry::pypi::{JsonProject, Provenance, SimpleProject};
 use warden_registry::{Environment, RedactedUrl, npm, npmrc, pipconf};
 use warden_testkit::fuzz;
