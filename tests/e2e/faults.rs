@@ -274,3 +274,18 @@ fn what_failed_once_is_not_kept_to_fail_again() {
     assert!(out.stdout.contains("unknown"), "{}", out.stdout);
     ci(&sandbox).expect_code(0);
 }
+
+#[test]
+fn a_corrupt_wheel_is_unknown_like_a_corrupt_tarball() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    // One flipped byte in the wheel the index lists: whichever reads it
+    // first, pip (its plan downloads it) or warden, it cannot be verified.
+    registry.fault(
+        "/files/benign_wheel-1.1-py3-none-any.whl",
+        Fault::Corrupt,
+        None,
+    );
+    let out = pip_dry_run(&registry, &sandbox, "benign-wheel==1.1");
+    assert_unknown(&out, "pypi:benign-wheel", "sha256", "corrupt wheel");
+}

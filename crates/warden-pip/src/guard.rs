@@ -291,7 +291,7 @@ pub async fn run(
                 if message.contains("DO NOT MATCH THE HASHES") =>
             {
                 let mut checked = std::mem::take(&mut built.checks);
-                checked.extend(hash_mismatches(&message));
+                checked.extend(hash_mismatches(&message, hashes));
                 return match gate.gate(Ecosystem::Pypi, &checked, Phase::Install) {
                     Err(stop) => Ok((stop.output, stop.code)),
                     // Allowed by an entry: pip still refuses these files.
@@ -418,18 +418,10 @@ fn install(
 
 /// The files pip's resolver found not to match the requirements' hashes,
 /// each an `integrity-mismatch` (pip names them `name==version from url:`).
-fn hash_mismatches(message: &str) -> Vec<Assessment> {
+fn hash_mismatches(message: &str, pinned: &BTreeMap<String, Vec<String>>) -> Vec<Assessment> {
     let mut out: Vec<Assessment> = Vec::new();
-    let evidence = |from: usize| -> String {
-        message
-            .lines()
-            .skip(from + 1)
-            .take(2)
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    for (i, line) in message.lines().enumerate() {
+    let lines: Vec<&str> = message.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
         let Some((req, url)) = line
             .trim()
             .strip_suffix(':')
@@ -438,19 +430,38 @@ fn hash_mismatches(message: &str) -> Vec<Assessment> {
             continue;
         };
         let (name, version) = req.split_once("==").unwrap_or((req, ""));
+        let name = normalize_name(name);
+        let detail: Vec<&str> = lines.iter().skip(i + 1).take(2).map(|l| l.trim()).collect();
+        let expected = detail
+            .iter()
+            .find_map(|l| l.strip_prefix("Expected sha256 "))
+            .map(|h| h.trim().to_ascii_lowercase());
         let mut a = Assessment::of(Package {
-            name: normalize_name(name),
+            name: name.clone(),
             version: version.to_owned(),
             path: url.rsplit('/').next().unwrap_or(url).to_owned(),
             integrity: None,
             has_install_script: false,
         });
-        a.finding(Finding::new(
-            PlanCode::IntegrityMismatch,
-            Level::Deny,
-            "the file on the index does not match the hash in the requirements",
-            evidence(i),
-        ));
+        // A hash the user pinned is policy: a file that differs is denied.
+        // One the index publishes is the index's word about its own file:
+        // bytes that differ could not be verified, as for npm.
+        let user_pinned = expected
+            .as_ref()
+            .is_some_and(|e| pinned.get(&name).is_some_and(|h| h.contains(e)));
+        if user_pinned {
+            a.finding(Finding::new(
+                PlanCode::IntegrityMismatch,
+                Level::Deny,
+                "the file on the index does not match the hash in the requirements",
+                detail.join(", "),
+            ));
+        } else {
+            a.unknown(format!(
+                "the file served does not match the sha256 the index publishes for it: {}",
+                detail.join(", ")
+            ));
+        }
         out.push(a);
     }
     if out.is_empty() {
@@ -1552,4 +1563,24 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIP_SAYS: &str = "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n    benign-wheel==1.1 from http://i/files/benign_wheel-1.1-py3-none-any.whl#sha256=aa:\n        Expected sha256 AA\n             Got        bb\n";
+
+    #[test]
+    fn a_pinned_hash_that_differs_is_denied_and_an_index_one_is_unknown() {
+        let pinned = BTreeMap::from([("benign-wheel".to_owned(), vec!["aa".to_owned()])]);
+        let denied = hash_mismatches(PIP_SAYS, &pinned);
+        assert_eq!(denied.len(), 1);
+        assert_eq!(denied[0].findings[0].code, "integrity-mismatch");
+        assert!(denied[0].unknown.is_empty());
+        let unknown = hash_mismatches(PIP_SAYS, &BTreeMap::new());
+        assert!(unknown[0].findings.is_empty());
+        assert!(unknown[0].unknown[0].contains("the index publishes"));
+        assert_eq!(unknown[0].package.version, "1.1");
+    }
 }
