@@ -17,11 +17,7 @@ fn faults() -> [Fault; 4] {
 }
 
 fn npm_dry_run(registry: &TestRegistry, sandbox: &Sandbox, spec: &str) -> Output {
-    std::fs::write(
-        sandbox.project().join("package.json"),
-        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
-    )
-    .unwrap();
+    crate::npm_project(sandbox);
     Output::of(
         warden(sandbox)
             .env("npm_config_registry", registry.npm_url())
@@ -84,6 +80,23 @@ fn assert_unknown(out: &Output, name: &str, what: &str, context: &str) {
     assert_eq!(report["result"]["kind"], "incomplete", "{context}");
 }
 
+/// Each fault in turn on `path`: `run` ends with `name` unknown for a
+/// reason naming `what`; `after` checks more of each run.
+fn each_fault(
+    registry: &TestRegistry,
+    path: &str,
+    run: impl Fn() -> Output,
+    (name, what): (&str, &str),
+    after: impl Fn(),
+) {
+    for fault in faults() {
+        registry.fault(path, fault.clone(), None);
+        assert_unknown(&run(), name, what, &format!("{path} {fault:?}"));
+        after();
+        registry.clear_faults();
+    }
+}
+
 /// The last decision-log line, which says why the package was unknown.
 fn last_logged(sandbox: &Sandbox) -> String {
     std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl"))
@@ -100,24 +113,21 @@ fn advisory_faults_make_a_known_malicious_version_unknown_never_allowed() {
     let sandbox = Sandbox::new();
     let out = npm_dry_run(&registry, &sandbox, "hist-malware@1.0.1").expect_code(77);
     assert!(out.stdout.contains("known-malicious"), "{}", out.stdout);
-    for fault in faults() {
-        registry.fault("/npm/-/npm/v1/security/advisories", fault.clone(), None);
-        let out = npm_dry_run(&registry, &sandbox, "hist-malware@1.0.1");
-        assert_unknown(
-            &out,
-            "npm:hist-malware",
-            "known-malicious",
-            &format!("{fault:?}"),
-        );
-        let line = last_logged(&sandbox);
-        assert!(
-            line.contains("\"verdict\":\"unknown\"")
-                && line.contains("known-malicious: ")
-                && line.contains("\"kind\":\"incomplete\""),
-            "{line}"
-        );
-        registry.clear_faults();
-    }
+    each_fault(
+        &registry,
+        "/npm/-/npm/v1/security/advisories",
+        || npm_dry_run(&registry, &sandbox, "hist-malware@1.0.1"),
+        ("npm:hist-malware", "known-malicious"),
+        || {
+            let line = last_logged(&sandbox);
+            assert!(
+                line.contains("\"verdict\":\"unknown\"")
+                    && line.contains("known-malicious: ")
+                    && line.contains("\"kind\":\"incomplete\""),
+                "{line}"
+            );
+        },
+    );
     // `on-error = "warn"`: the run goes on, and still says unknown.
     std::fs::write(
         sandbox.project().join("warden.toml"),
@@ -146,17 +156,13 @@ fn attestation_faults_leave_the_source_unknown() {
         "{}",
         out.stdout
     );
-    for fault in faults() {
-        registry.fault("/npm/-/npm/v1/attestations/", fault.clone(), None);
-        let out = npm_dry_run(&registry, &sandbox, "hist-backport@1.0.1");
-        assert_unknown(
-            &out,
-            "npm:hist-backport",
-            "attestation",
-            &format!("{fault:?}"),
-        );
-        registry.clear_faults();
-    }
+    each_fault(
+        &registry,
+        "/npm/-/npm/v1/attestations/",
+        || npm_dry_run(&registry, &sandbox, "hist-backport@1.0.1"),
+        ("npm:hist-backport", "attestation"),
+        || {},
+    );
 }
 
 #[test]
@@ -200,30 +206,22 @@ fn json_api_provenance_and_page_faults_under_pip_are_unknown() {
     // PyPI's JSON API carries the advisory data.
     let out = pip_dry_run(&registry, &sandbox, "hist-py-flags==1.2").expect_code(77);
     assert!(out.stdout.contains("known-malicious"), "{}", out.stdout);
-    for fault in faults() {
-        registry.fault("/pypi/hist-py-flags/1.2/json", fault.clone(), None);
-        let out = pip_dry_run(&registry, &sandbox, "hist-py-flags==1.2");
-        assert_unknown(
-            &out,
-            "pypi:hist-py-flags",
-            "known-malicious",
-            &format!("{fault:?}"),
-        );
-        registry.clear_faults();
-    }
+    each_fault(
+        &registry,
+        "/pypi/hist-py-flags/1.2/json",
+        || pip_dry_run(&registry, &sandbox, "hist-py-flags==1.2"),
+        ("pypi:hist-py-flags", "known-malicious"),
+        || {},
+    );
     // PEP 740 provenance the page lists.
     pip_dry_run(&registry, &sandbox, "hist-py-prov-dropped==1.0").expect_code(0);
-    for fault in faults() {
-        registry.fault("/integrity/", fault.clone(), None);
-        let out = pip_dry_run(&registry, &sandbox, "hist-py-prov-dropped==1.0");
-        assert_unknown(
-            &out,
-            "pypi:hist-py-prov-dropped",
-            "provenance",
-            &format!("{fault:?}"),
-        );
-        registry.clear_faults();
-    }
+    each_fault(
+        &registry,
+        "/integrity/",
+        || pip_dry_run(&registry, &sandbox, "hist-py-prov-dropped==1.0"),
+        ("pypi:hist-py-prov-dropped", "provenance"),
+        || {},
+    );
     // The project page, failing for warden's four tries (its look-ahead
     // reads it first), then served to pip.
     registry.fault("/simple/hist-py-prov-dropped/", Fault::Status(502), Some(4));
@@ -236,11 +234,7 @@ fn what_failed_once_is_not_kept_to_fail_again() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let sandbox = Sandbox::new();
     let run = |sandbox: &Sandbox| {
-        std::fs::write(
-            sandbox.project().join("package.json"),
-            r#"{"name": "app", "version": "1.0.0", "private": true}"#,
-        )
-        .unwrap();
+        crate::npm_project(sandbox);
         Output::of(
             warden(sandbox)
                 .env("npm_config_registry", registry.npm_url())

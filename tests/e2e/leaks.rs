@@ -15,11 +15,7 @@ fn everything(out: &Output, sandbox: &Sandbox) -> String {
 fn npm_credentials_on_the_command_line_are_never_shown_or_logged() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let sandbox = Sandbox::new();
-    std::fs::write(
-        sandbox.project().join("package.json"),
-        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
-    )
-    .unwrap();
+    crate::npm_project(&sandbox);
     let with_user = registry
         .npm_url()
         .replace("http://", "http://npm-user:npm-hunter2@");
@@ -77,11 +73,7 @@ fn pip_credentials_on_the_command_line_are_never_shown_or_logged() {
 fn npm_says_why_it_could_not_plan() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let sandbox = Sandbox::new();
-    std::fs::write(
-        sandbox.project().join("package.json"),
-        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
-    )
-    .unwrap();
+    crate::npm_project(&sandbox);
     let out = Output::of(
         warden(&sandbox)
             .env("npm_config_registry", registry.npm_url())
@@ -116,11 +108,7 @@ fn assert_no_secret(env: &serde_json::Map<String, serde_json::Value>, what: &str
 fn approved_scripts_and_builds_see_no_credentials() {
     let registry = TestRegistry::with_scenarios(&["realism", "npm-guard", "pypi-guard"]);
     let sandbox = Sandbox::new();
-    std::fs::write(
-        sandbox.project().join("package.json"),
-        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
-    )
-    .unwrap();
+    crate::npm_project(&sandbox);
     // The probes collect the environment: allowed here, scripts and all.
     std::fs::write(
         sandbox.project().join("warden.toml"),

@@ -7,11 +7,7 @@ use warden_testkit::{Output, Sandbox, TestRegistry};
 
 use crate::{json, warden};
 
-fn project(sandbox: &Sandbox) -> Vec<u8> {
-    let manifest = br#"{"name": "app", "version": "1.0.0", "private": true}"#.to_vec();
-    std::fs::write(sandbox.project().join("package.json"), &manifest).unwrap();
-    manifest
-}
+use crate::npm_project as project;
 
 fn npm(registry: &TestRegistry, sandbox: &Sandbox, args: &[&str]) -> Output {
     Output::of(

@@ -84,11 +84,7 @@ fn check_reports_expired_trust() {
 fn a_trusted_publisher_entry_matches_what_npm_attests() {
     let registry = TestRegistry::with_scenarios(&["history"]);
     let sandbox = Sandbox::new();
-    std::fs::write(
-        sandbox.project().join("package.json"),
-        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
-    )
-    .unwrap();
+    crate::npm_project(&sandbox);
     let run = |sandbox: &Sandbox| {
         Output::of(
             warden(sandbox)
@@ -119,11 +115,7 @@ fn a_trusted_publisher_entry_matches_what_npm_attests() {
 fn configuration_that_cannot_be_read_is_78_with_the_file_named() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let sandbox = Sandbox::new();
-    std::fs::write(
-        sandbox.project().join("package.json"),
-        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
-    )
-    .unwrap();
+    crate::npm_project(&sandbox);
     // A policy saved as UTF-16 is not "no policy".
     let utf16: Vec<u8> = "[findings]\nmaintainer-added = \"deny\"\n"
         .encode_utf16()
