@@ -33,6 +33,11 @@ pub struct HttpOptions {
     pub max_concurrency: usize,
     /// Largest body accepted, decompressed.
     pub max_body: u64,
+    /// Bodies may grow past `large_body` only `large_bodies` at a time, so
+    /// the bytes held across all responses in flight stay under
+    /// `large_bodies * max_body + max_concurrency * large_body`.
+    pub large_body: u64,
+    pub large_bodies: usize,
     /// Serve only from the cache.
     pub offline: bool,
     /// `None` disables the cache.
@@ -47,6 +52,8 @@ impl Default for HttpOptions {
             backoff: Duration::from_millis(250),
             max_concurrency: 16,
             max_body: 512 * 1024 * 1024,
+            large_body: 16 * 1024 * 1024,
+            large_bodies: 2,
             offline: false,
             cache_dir: default_cache_dir(),
         }
@@ -91,6 +98,9 @@ pub struct Stats {
     pub not_modified: AtomicU64,
     pub bytes: AtomicU64,
     pub retries: AtomicU64,
+    /// Body bytes held by responses being read, now and at the most.
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -98,6 +108,8 @@ pub struct HttpClient {
     client: reqwest::Client,
     options: HttpOptions,
     permits: Arc<Semaphore>,
+    /// One per body allowed past `large_body` at a time.
+    large: Arc<Semaphore>,
     pub stats: Arc<Stats>,
 }
 
@@ -136,6 +148,7 @@ impl HttpClient {
         Ok(Self {
             client,
             permits: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            large: Arc::new(Semaphore::new(options.large_bodies.max(1))),
             options,
             stats: Arc::new(Stats::default()),
         })
@@ -397,14 +410,29 @@ impl HttpClient {
         if expected.is_some_and(|n| n > limit) {
             return Err(too_large());
         }
-        let mut body = Vec::with_capacity(expected.unwrap_or(0).min(limit) as usize);
+        let mut body =
+            Vec::with_capacity(expected.unwrap_or(0).min(self.options.large_body) as usize);
+        let mut held = InFlight::new(&self.stats);
+        // Taken once, when the body outgrows `large_body`, and never while
+        // waiting for another: bodies cannot wait on each other.
+        let mut large = None;
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() as u64 + chunk.len() as u64 > limit {
+                    let grown = body.len() as u64 + chunk.len() as u64;
+                    if grown > limit {
                         return Err(too_large());
                     }
+                    if grown > self.options.large_body && large.is_none() {
+                        large = Some(
+                            Arc::clone(&self.large)
+                                .acquire_owned()
+                                .await
+                                .map_err(|e| Error::Client(e.to_string()))?,
+                        );
+                    }
                     body.extend_from_slice(&chunk);
+                    held.grow(chunk.len() as u64);
                 }
                 Ok(None) => return Ok(body),
                 Err(e) if e.is_timeout() => {
@@ -505,6 +533,33 @@ impl HttpClient {
         })?;
         write_atomic(&body_path, &response.body)?;
         write_atomic(&meta_path, &meta_bytes)
+    }
+}
+
+/// The body bytes one response holds while it is read, counted in the
+/// client's stats and given back when the reading ends.
+struct InFlight<'a> {
+    stats: &'a Stats,
+    bytes: u64,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(stats: &'a Stats) -> Self {
+        Self { stats, bytes: 0 }
+    }
+
+    fn grow(&mut self, n: u64) {
+        self.bytes += n;
+        let now = self.stats.in_flight.fetch_add(n, Ordering::Relaxed) + n;
+        self.stats.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.stats
+            .in_flight
+            .fetch_sub(self.bytes, Ordering::Relaxed);
     }
 }
 

@@ -453,3 +453,51 @@ fn pypi_credentials_in_index_url_are_sent_and_never_shown() {
         Some("Basic Y2k6aHVudGVyMjI=")
     );
 }
+
+#[test]
+fn the_bytes_held_by_responses_in_flight_are_bounded_in_total() {
+    let registry = TestRegistry::start();
+    let names: Vec<String> = (0..4).map(|i| format!("large-{i}")).collect();
+    let mut size = 0;
+    for name in &names {
+        size = registry.serve_large_packument(name, 2) as u64;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let small = 64 * 1024;
+    let client = npm_client(
+        &registry,
+        HttpOptions {
+            max_body: 8 * 1024 * 1024,
+            large_body: small,
+            large_bodies: 1,
+            timeout: Duration::from_secs(30),
+            ..options(None)
+        },
+        dir.path(),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for name in names.clone() {
+            let client = client.clone();
+            tasks.spawn(async move { client.packument(&name).await.map(|d| d.name) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            assert!(done.unwrap().is_ok(), "every document arrives");
+        }
+    });
+    let peak = client.http.stats.peak_in_flight.load(Ordering::Relaxed);
+    // One large body at a time, the others held at the threshold (a chunk
+    // past it at most, while they wait their turn).
+    let bound = size + 4 * (small + 64 * 1024);
+    assert!(
+        peak <= bound,
+        "peak {peak} bytes held across responses, bound {bound}"
+    );
+    assert!(peak >= size, "the largest body was held whole: {peak}");
+    assert_eq!(client.http.stats.in_flight.load(Ordering::Relaxed), 0);
+}
