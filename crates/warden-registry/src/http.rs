@@ -412,10 +412,12 @@ impl HttpClient {
         }
         let mut body =
             Vec::with_capacity(expected.unwrap_or(0).min(self.options.large_body) as usize);
-        let mut held = InFlight::new(&self.stats);
         // Taken once, when the body outgrows `large_body`, and never while
-        // waiting for another: bodies cannot wait on each other.
+        // waiting for another: bodies cannot wait on each other. Declared
+        // before the count of bytes held, so it is dropped after it: the
+        // bytes are given back before the next large body may grow.
         let mut large = None;
+        let mut held = InFlight::new(&self.stats);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
