@@ -875,3 +875,38 @@ fn a_lockfile_path_to_a_local_tarball_is_checked_as_that_file() {
     assert!(!sandbox.canary("evil-dropper").exists());
     assert!(!sandbox.project().join("node_modules").exists());
 }
+
+#[test]
+fn a_file_dependency_outside_the_project_installs_as_with_npm() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    let lib = sandbox.root().join("libs/x");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(
+        lib.join("package.json"),
+        r#"{"name": "x", "version": "1.0.0", "main": "index.js"}"#,
+    )
+    .unwrap();
+    std::fs::write(lib.join("index.js"), "module.exports = 'x, linked';\n").unwrap();
+    std::fs::write(
+        sandbox.project().join("package.json"),
+        format!(
+            r#"{{"name": "app", "version": "1.0.0", "private": true, "dependencies": {{"x": "file:{}", "benign-lib": "^1.0.0"}}}}"#,
+            lib.display()
+        ),
+    )
+    .unwrap();
+    npm(&registry, &sandbox, &["install"]).expect_code(0);
+    let out = Output::of(
+        sandbox
+            .command("node")
+            .args(["-e", "console.log(require('x'))"]),
+    )
+    .expect_code(0);
+    assert_eq!(out.stdout.trim(), "x, linked");
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+    // The lockfile leads to the folder from the project: npm ci agrees.
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    npm(&registry, &sandbox, &["ci"]).expect_code(0);
+    assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
+}

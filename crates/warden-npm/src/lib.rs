@@ -522,13 +522,127 @@ pub async fn resolve(
         path: lock_path.clone(),
         source,
     })?;
+    // npm wrote paths relative to the scratch copy: those leading out of it
+    // (folders named by `file:`) must lead to the same place from the
+    // project.
+    let relocated = |bytes: &[u8]| {
+        relocate_paths(bytes, scratch.path(), project).map_err(|e| Error::Lockfile {
+            path: lock_path.clone(),
+            message: e.to_string(),
+        })
+    };
+    let lockfile = relocated(&lockfile)?;
     let packages = parse_lockfile(&lock_path, &lockfile)?;
-    let manifest = std::fs::read(scratch.path().join("package.json")).ok();
+    let manifest = match std::fs::read(scratch.path().join("package.json")) {
+        Ok(bytes) => Some(relocated(&bytes)?),
+        Err(_) => None,
+    };
     Ok(Resolved {
         packages,
         lockfile,
         manifest,
     })
+}
+
+/// A lockfile or manifest npm wrote in `from`, with every path that leads
+/// out of `from` (a `packages` key, a link's `resolved`, a `file:`
+/// dependency) rewritten to lead to the same folder from `to`.
+pub fn relocate_paths(bytes: &[u8], from: &Path, to: &Path) -> Result<Vec<u8>, serde_json::Error> {
+    let mut doc: serde_json::Value = serde_json::from_slice(without_bom(bytes))?;
+    let moved = |rel: &str| -> Option<String> {
+        let spec = rel.strip_prefix("file:");
+        let path = spec.unwrap_or(rel);
+        if !path.starts_with("..") {
+            return None;
+        }
+        let target = lexical(&from.join(path));
+        if target.starts_with(lexical(from)) {
+            return None;
+        }
+        let rel = relative(&target, &lexical(to));
+        Some(match spec {
+            Some(_) => format!("file:{rel}"),
+            None => rel,
+        })
+    };
+    if let Some(packages) = doc.get_mut("packages").and_then(|p| p.as_object_mut()) {
+        let old = std::mem::take(packages);
+        for (key, mut entry) in old {
+            if let Some(r) = entry
+                .get("resolved")
+                .and_then(|r| r.as_str())
+                .and_then(&moved)
+            {
+                entry["resolved"] = serde_json::Value::String(r);
+            }
+            relocate_dependencies(&mut entry, &moved);
+            packages.insert(moved(&key).unwrap_or(key), entry);
+        }
+    }
+    relocate_dependencies(&mut doc, &moved);
+    // Nothing led out of `from`: npm's own bytes, as it wrote them.
+    if doc == serde_json::from_slice::<serde_json::Value>(without_bom(bytes))? {
+        return Ok(bytes.to_vec());
+    }
+    let mut out = serde_json::to_vec_pretty(&doc)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// `file:` specs in a manifest's (or a lockfile entry's) dependency maps.
+fn relocate_dependencies(entry: &mut serde_json::Value, moved: &dyn Fn(&str) -> Option<String>) {
+    for section in [
+        "dependencies",
+        "devDependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ] {
+        let Some(deps) = entry.get_mut(section).and_then(|d| d.as_object_mut()) else {
+            continue;
+        };
+        for spec in deps.values_mut() {
+            if let Some(m) = spec
+                .as_str()
+                .filter(|s| s.starts_with("file:"))
+                .and_then(moved)
+            {
+                *spec = serde_json::Value::String(m);
+            }
+        }
+    }
+}
+
+/// A path with `.` and `..` resolved by its text alone.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `target` relative to `base` (both absolute and lexical), with `/`.
+fn relative(target: &Path, base: &Path) -> String {
+    let t: Vec<_> = target.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); b.len() - common];
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// The workspace folders the root `package.json` names (`packages/*`,
@@ -712,6 +826,37 @@ mod tests {
             let p = parse_lockfile(Path::new("l"), lock.as_bytes()).unwrap();
             assert!(matches!(p[0].source, Source::File(_)), "{resolved}");
         }
+    }
+
+    #[test]
+    fn paths_out_of_the_scratch_copy_lead_to_the_same_folder_from_the_project() {
+        let lock = br#"{"lockfileVersion":3,"packages":{
+          "":{"dependencies":{"x":"file:/work/libs/x","y":"file:../../work/libs/y"}},
+          "../../work/libs/x":{"version":"1.0.0"},
+          "node_modules/x":{"resolved":"../../work/libs/x","link":true},
+          "node_modules/a":{"version":"1.0.0","resolved":"http://r/a/-/a-1.0.0.tgz"}}}"#;
+        let out = relocate_paths(lock, Path::new("/tmp/.tmpAB12"), Path::new("/work/app")).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let packages = doc["packages"].as_object().unwrap();
+        assert!(packages.contains_key("../libs/x"), "{doc}");
+        assert_eq!(packages["node_modules/x"]["resolved"], "../libs/x");
+        assert_eq!(packages[""]["dependencies"]["x"], "file:/work/libs/x");
+        assert_eq!(packages[""]["dependencies"]["y"], "file:../libs/y");
+        assert_eq!(
+            packages["node_modules/a"]["resolved"],
+            "http://r/a/-/a-1.0.0.tgz"
+        );
+        let plain =
+            br#"{"packages":{"node_modules/a":{"resolved":"http://r/a.tgz"}},"name":"app"}"#;
+        assert_eq!(
+            relocate_paths(plain, Path::new("/tmp/s"), Path::new("/work/app")).unwrap(),
+            plain,
+            "npm's own bytes when nothing moves"
+        );
+        let manifest = br#"{"dependencies":{"z":"file:../../work/z"}}"#;
+        let out =
+            relocate_paths(manifest, Path::new("/tmp/.tmpAB12"), Path::new("/work/app")).unwrap();
+        assert!(String::from_utf8_lossy(&out).contains("\"file:../z\""));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use warden_testkit::fuzz;
 
 #[test]
 fn lockfiles() {
-    let v3 = br#"{"name":"app","lockfileVersion":3,"packages":{"":{"dependencies":{"a":"^1","alias":"npm:real@^1"}},"node_modules/a":{"version":"1.0.0","resolved":"http://r/a/-/a-1.0.0.tgz","integrity":"sha512-x","hasInstallScript":true},"node_modules/a/node_modules/@s/b":{"version":"2.0.0","dev":true},"node_modules/g":{"resolved":"git+ssh://git@h/u/r.git#abc"},"node_modules/l":{"resolved":"../x.tgz"},"node_modules/w":{"resolved":"packages/w","link":true}}}"#;
+    let v3 = br#"{"name":"app","lockfileVersion":3,"packages":{"":{"dependencies":{"a":"^1","alias":"npm:real@^1"}},"node_modules/a":{"version":"1.0.0","resolved":"http://r/a/-/a-1.0.0.tgz","integrity":"sha512-x","hasInstallScript":true},"node_modules/a/node_modules/@s/b":{"version":"2.0.0","dev":true},"node_modules/g":{"resolved":"git+ssh://git@h/u/r.git#abc"},"node_modules/l":{"resolved":"../x.tgz"},"node_modules/w":{"resolved":"packages/w","link":true},"../../work/libs/x":{"version":"1.0.0"},"node_modules/x":{"resolved":"../../work/libs/x","link":true}}}"#;
     let v1 = br#"{"lockfileVersion":1,"dependencies":{"a":{"version":"1.0.0","integrity":"sha1-x","dependencies":{"b":{"version":"2.0.0","resolved":"file:../b"}}}}}"#;
     let pins = [
         ("node_modules/a".to_owned(), "sha512-A".to_owned()),
@@ -20,6 +20,7 @@ fn lockfiles() {
     fuzz::run(&[v3, v1], fuzz::iterations(3000), |b| {
         let _ = warden_npm::parse_lockfile(Path::new("package-lock.json"), b);
         let _ = warden_npm::pin_integrity(Path::new("package-lock.json"), b, &pins);
+        let _ = warden_npm::relocate_paths(b, Path::new("/tmp/.tmpA"), Path::new("/work/app"));
     });
 }
 
