@@ -713,7 +713,11 @@ async fn check_one(
                             // the next run.
                             client.http.forget(&url, "application/octet-stream");
                         }
-                        checked_sri = Some(warden_archive::sri_sha512(&r.body));
+                        // Only an entry the lockfile does not pin needs the
+                        // digest of what was checked.
+                        if planned.integrity.is_none() {
+                            checked_sri = Some(warden_archive::sri_sha512(&r.body));
+                        }
                         // Verified bytes are handed to npm's cache once
                         // allowed, so npm installs these very bytes without
                         // fetching them again. Kept in cacache's layout.

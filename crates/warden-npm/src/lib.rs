@@ -549,6 +549,7 @@ pub async fn resolve(
 /// dependency) rewritten to lead to the same folder from `to`.
 pub fn relocate_paths(bytes: &[u8], from: &Path, to: &Path) -> Result<Vec<u8>, serde_json::Error> {
     let mut doc: serde_json::Value = serde_json::from_slice(without_bom(bytes))?;
+    let changed = std::cell::Cell::new(false);
     let moved = |rel: &str| -> Option<String> {
         let spec = rel.strip_prefix("file:");
         let path = spec.unwrap_or(rel);
@@ -560,6 +561,7 @@ pub fn relocate_paths(bytes: &[u8], from: &Path, to: &Path) -> Result<Vec<u8>, s
             return None;
         }
         let rel = relative(&target, &lexical(to));
+        changed.set(true);
         Some(match spec {
             Some(_) => format!("file:{rel}"),
             None => rel,
@@ -581,7 +583,7 @@ pub fn relocate_paths(bytes: &[u8], from: &Path, to: &Path) -> Result<Vec<u8>, s
     }
     relocate_dependencies(&mut doc, &moved);
     // Nothing led out of `from`: npm's own bytes, as it wrote them.
-    if doc == serde_json::from_slice::<serde_json::Value>(without_bom(bytes))? {
+    if !changed.get() {
         return Ok(bytes.to_vec());
     }
     let mut out = serde_json::to_vec_pretty(&doc)?;
