@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Special { path: String, kind: &'static str },
     #[error("entry `{path}` appears twice")]
     Duplicate { path: String },
+    #[error("entry `{path}` appears twice with different contents")]
+    DuplicateDiffers { path: String },
     #[error("entries `{first}` and `{second}` differ only in case")]
     CaseCollision { first: String, second: String },
     #[error("{what} is larger than the {limit}-byte limit")]
@@ -54,6 +56,7 @@ impl Error {
                 | ErrorKind::Link { .. }
                 | ErrorKind::Special { .. }
                 | ErrorKind::Duplicate { .. }
+                | ErrorKind::DuplicateDiffers { .. }
                 | ErrorKind::CaseCollision { .. }
                 | ErrorKind::Ratio { .. }
                 | ErrorKind::HeaderMismatch { .. }

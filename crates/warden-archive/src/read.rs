@@ -7,7 +7,7 @@
 //! the limit, so a bomb is stopped before it is expanded, never truncated
 //! into something that looks complete.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{Cursor, Read};
 
 use sha2::Digest;
@@ -122,11 +122,18 @@ pub fn read(artifact: &str, bytes: &[u8], limits: &Limits) -> Result<Archive, Er
         entries: Vec::new(),
         seen: HashSet::new(),
         folded: HashMap::new(),
+        repeated: BTreeSet::new(),
         total: 0,
     };
     match format {
-        Format::TarGz => reader.tar(flate2::read::GzDecoder::new(bytes))?,
-        Format::Tar => reader.tar(bytes)?,
+        Format::TarGz => {
+            reader.tar(flate2::read::GzDecoder::new(bytes))?;
+            reader.same_repeats(flate2::read::GzDecoder::new(bytes))?;
+        }
+        Format::Tar => {
+            reader.tar(bytes)?;
+            reader.same_repeats(bytes)?;
+        }
         Format::Zip => reader.zip(bytes)?,
     }
     Ok(Archive {
@@ -144,6 +151,10 @@ struct Reader<'a> {
     entries: Vec<Entry>,
     seen: HashSet<String>,
     folded: HashMap<String, String>,
+    /// Paths a tarball holds more than once (`package/./a` and
+    /// `package/a`): npm's extractor writes each in turn, so they are
+    /// accepted only when every copy has the same bytes.
+    repeated: BTreeSet<String>,
     total: u64,
 }
 
@@ -207,47 +218,23 @@ impl Reader<'_> {
 
     /// Checks a name and returns it normalised.
     fn check_path(&mut self, raw: &[u8]) -> Result<String, Error> {
-        let unsafe_path = |path: String, reason| self.err(ErrorKind::UnsafePath { path, reason });
-        let Ok(name) = std::str::from_utf8(raw) else {
-            return Err(unsafe_path(
-                String::from_utf8_lossy(raw).into_owned(),
-                "it is not UTF-8",
-            ));
-        };
-        let shown = name.to_owned();
-        if name.contains('\0') {
-            return Err(unsafe_path(shown, "it contains a NUL byte"));
-        }
-        if name.contains('\\') {
-            return Err(unsafe_path(shown, "it contains a backslash"));
-        }
-        if name.starts_with('/') {
-            return Err(unsafe_path(shown, "it is absolute"));
-        }
-        let mut parts = Vec::new();
-        for part in name.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => return Err(unsafe_path(shown, "it climbs out with `..`")),
-                p if p.len() >= 2 && p.as_bytes()[1] == b':' && parts.is_empty() => {
-                    return Err(unsafe_path(shown, "it starts with a drive letter"));
-                }
-                p => parts.push(p),
-            }
-        }
-        if parts.is_empty() {
-            return Err(unsafe_path(shown, "it is empty"));
-        }
-        Ok(parts.join("/"))
+        normalise(raw).map_err(|(path, reason)| self.err(ErrorKind::UnsafePath { path, reason }))
     }
 
-    fn admit(&mut self, path: &str) -> Result<(), Error> {
+    /// Admits a new path: `Ok(false)` for a path a tarball already held
+    /// (`repeats`), whose copies are compared once the whole archive is
+    /// read.
+    fn admit(&mut self, path: &str, repeats: bool) -> Result<bool, Error> {
         if self.entries.len() >= self.limits.max_entries {
             return Err(self.err(ErrorKind::TooManyEntries {
                 limit: self.limits.max_entries,
             }));
         }
         if !self.seen.insert(path.to_owned()) {
+            if repeats {
+                self.repeated.insert(path.to_owned());
+                return Ok(false);
+            }
             return Err(self.err(ErrorKind::Duplicate {
                 path: path.to_owned(),
             }));
@@ -260,7 +247,7 @@ impl Reader<'_> {
             }));
         }
         self.folded.insert(folded, path.to_owned());
-        Ok(())
+        Ok(true)
     }
 
     fn file_too_large(&self, path: &str) -> Error {
@@ -379,16 +366,51 @@ impl Reader<'_> {
                 // Extension headers the tar crate did not fold into an entry.
                 _ => continue,
             }
-            self.admit(&path)?;
+            let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+            if !self.admit(&path, true)? {
+                // The last copy's mode is the one npm leaves.
+                if let Some(first) = self.entries.iter_mut().find(|e| e.path == path) {
+                    first.executable = executable;
+                }
+                continue;
+            }
             let declared = entry.header().size().unwrap_or(u64::MAX);
             if declared > self.limits.max_file {
                 return Err(self.file_too_large(&path));
             }
-            let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
             match self.take_file(path.clone(), declared, executable, false, &mut entry) {
                 Ok(Some(e)) => self.entries.push(e),
                 Ok(None) => return Err(self.file_too_large(&path)),
                 Err(e) => return Err(corrupt(self, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the tarball again when it holds a path more than once, and
+    /// refuses it unless every copy has the same bytes: which copy a
+    /// reader keeps must not matter.
+    fn same_repeats<R: Read>(&self, source: R) -> Result<(), Error> {
+        if self.repeated.is_empty() {
+            return Ok(());
+        }
+        let corrupt = |e: std::io::Error| self.err(ErrorKind::Corrupt(e.to_string()));
+        // The first pass read these bytes within the limits.
+        let mut archive = tar::Archive::new(source);
+        let mut digests: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+        for entry in archive.entries().map_err(corrupt)? {
+            let mut entry = entry.map_err(corrupt)?;
+            let Ok(path) = normalise(&entry.path_bytes()) else {
+                continue;
+            };
+            if !self.repeated.contains(&path) {
+                continue;
+            }
+            let mut hasher = sha2::Sha256::new();
+            std::io::copy(&mut entry, &mut hasher).map_err(corrupt)?;
+            let digest: [u8; 32] = hasher.finalize().into();
+            if *digests.entry(path.clone()).or_insert(digest) != digest {
+                return Err(self.err(ErrorKind::DuplicateDiffers { path }));
             }
         }
         Ok(())
@@ -437,7 +459,7 @@ impl Reader<'_> {
                     }));
                 }
             }
-            self.admit(&path)?;
+            self.admit(&path, false)?;
             let declared = file.size();
             if declared > self.limits.max_file {
                 return Err(self.file_too_large(&path));
@@ -466,6 +488,39 @@ impl Reader<'_> {
         }
         Ok(())
     }
+}
+
+/// A safe entry name, normalised: `/`-separated, relative, without empty,
+/// `.` or `..` parts. Else the name as shown and why it is refused.
+fn normalise(raw: &[u8]) -> Result<String, (String, &'static str)> {
+    let Ok(name) = std::str::from_utf8(raw) else {
+        return Err((String::from_utf8_lossy(raw).into_owned(), "it is not UTF-8"));
+    };
+    let refuse = |reason| Err((name.to_owned(), reason));
+    if name.contains('\0') {
+        return refuse("it contains a NUL byte");
+    }
+    if name.contains('\\') {
+        return refuse("it contains a backslash");
+    }
+    if name.starts_with('/') {
+        return refuse("it is absolute");
+    }
+    let mut parts = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return refuse("it climbs out with `..`"),
+            p if p.len() >= 2 && p.as_bytes()[1] == b':' && parts.is_empty() => {
+                return refuse("it starts with a drive letter");
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return refuse("it is empty");
+    }
+    Ok(parts.join("/"))
 }
 
 /// Compares a zip entry's local header with its central directory record:

@@ -126,15 +126,43 @@ fn device_and_fifo() {
 }
 
 #[test]
-fn duplicate_entries() {
+fn duplicate_entries_with_different_bytes() {
     // The second copy would replace the first one a reviewer looked at.
     let bytes = tgz(&[
         file("package/index.js", b"benign"),
         file("package/./index.js", b"evil"),
     ]);
     assert!(
-        matches!(kind_of(&bytes, &Limits::default()), ErrorKind::Duplicate { path } if path == "package/index.js")
+        matches!(kind_of(&bytes, &Limits::default()), ErrorKind::DuplicateDiffers { path } if path == "package/index.js")
     );
+    // Also when a third copy is the one that differs, and in a plain tar.
+    let entries = [
+        file("package/a.bin", b"\x00same"),
+        file("package/./a.bin", b"\x00same"),
+        file("package//a.bin", b"\x00else"),
+    ];
+    assert!(matches!(
+        kind_of(&tgz(&entries), &Limits::default()),
+        ErrorKind::DuplicateDiffers { .. }
+    ));
+}
+
+#[test]
+fn identical_duplicates_are_one_file() {
+    // Some publishing tools write each file twice, once under `./`
+    // (https-proxy-agent 7.0.6, dedent): npm installs them as one.
+    let bytes = tgz(&[
+        file("package/package.json", br#"{"name":"a","version":"1.0.0"}"#),
+        file("package/dist/index.js", b"module.exports = 1;"),
+        file("package/./dist/index.js", b"module.exports = 1;"),
+        file(
+            "package/./package.json",
+            br#"{"name":"a","version":"1.0.0"}"#,
+        ),
+    ]);
+    let archive = warden_archive::read("a", &bytes, &Limits::default()).unwrap();
+    let paths: Vec<&str> = archive.entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["package/package.json", "package/dist/index.js"]);
 }
 
 #[test]
@@ -354,4 +382,14 @@ fn mutated_archives_never_panic() {
         }
     }
     assert!(outcomes[0] > 0, "mutations were detected: {outcomes:?}");
+}
+
+#[test]
+fn zip_duplicate_names_are_refused_even_when_identical() {
+    // A wheel is unpacked by pip's own reader, not npm's: a name twice is
+    // a malformed wheel, whatever the bytes.
+    let bytes = zip_with(&[("pkg/a.py", b"x = 1"), ("pkg/./a.py", b"x = 1")]);
+    assert!(
+        matches!(kind_of(&bytes, &Limits::default()), ErrorKind::Duplicate { path } if path == "pkg/a.py")
+    );
 }

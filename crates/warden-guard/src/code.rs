@@ -13,10 +13,11 @@ pub enum PlanCode {
     IntegrityMismatch,
     DependencyConfusion,
     SdistBuild,
+    ArchiveUnreadable,
 }
 
 impl PlanCode {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::NonRegistrySource,
         Self::LockfileSourceMismatch,
         Self::IntegrityMissing,
@@ -24,6 +25,7 @@ impl PlanCode {
         Self::IntegrityMismatch,
         Self::DependencyConfusion,
         Self::SdistBuild,
+        Self::ArchiveUnreadable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +37,7 @@ impl PlanCode {
             Self::IntegrityMismatch => "integrity-mismatch",
             Self::DependencyConfusion => "dependency-confusion",
             Self::SdistBuild => "sdist-build",
+            Self::ArchiveUnreadable => "archive-unreadable",
         }
     }
 }

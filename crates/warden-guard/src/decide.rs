@@ -7,6 +7,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 use warden_policy::{Level, OnError, Policy, Subject};
 
+use crate::PlanCode;
 use crate::vocab::{Assessment, Ecosystem};
 
 /// How long a pasted allow entry lasts by default: trust decays.
@@ -167,7 +168,7 @@ pub fn decide(
             publisher: a.publisher.clone(),
             attested_source: a.attested.clone(),
         };
-        let findings: Vec<DecidedFinding> = a
+        let mut findings: Vec<DecidedFinding> = a
             .findings
             .iter()
             .map(|f| {
@@ -186,6 +187,29 @@ pub fn decide(
                 }
             })
             .collect();
+        // An archive warden could not read is unknown unless an allow
+        // entry for this package names `archive-unreadable`: neither
+        // `[findings]` nor an entry for every finding passes it unread.
+        let mut unknown = a.unknown.clone();
+        let unreadable = PlanCode::ArchiveUnreadable.as_str();
+        for reason in &a.unreadable {
+            match policy.named_by(&subject, unreadable, today) {
+                Some(i) => {
+                    used.insert(i);
+                    findings.push(DecidedFinding {
+                        allow: allow_entry(ecosystem, a, unreadable, expires),
+                        code: unreadable.to_owned(),
+                        level: Level::Allow,
+                        default: Level::Warn,
+                        summary: "the archive could not be read; an allow entry accepts it unread"
+                            .into(),
+                        evidence: reason.clone(),
+                        allowed_by: policy.allow.get(i).map(|e| e.origin.clone()),
+                    });
+                }
+                None => unknown.push(format!("{unreadable}: {reason}")),
+            }
+        }
         let worst = findings
             .iter()
             .map(|f| f.level)
@@ -193,7 +217,7 @@ pub fn decide(
             .unwrap_or(Level::Allow);
         let verdict = match worst {
             Level::Deny => Verdict::Deny,
-            _ if !a.unknown.is_empty() => Verdict::Unknown,
+            _ if !unknown.is_empty() => Verdict::Unknown,
             Level::Warn => Verdict::Warn,
             Level::Allow => Verdict::Allow,
         };
@@ -223,7 +247,7 @@ pub fn decide(
             publisher: a.publisher.clone(),
             verdict,
             findings,
-            unknown: a.unknown.clone(),
+            unknown,
             scripts,
         });
     }
@@ -302,6 +326,7 @@ mod tests {
         "release-too-fresh",
         "maintainer-added",
         "sdist-build",
+        "archive-unreadable",
     ];
 
     fn today() -> Date {
@@ -401,6 +426,43 @@ mod tests {
             &Policy::default(),
         );
         assert_eq!(d.stop, Some(Stop::Blocked));
+    }
+
+    #[test]
+    fn an_unread_archive_is_accepted_only_by_an_entry_naming_it() {
+        let mut a = pkg("a", "7.0.6");
+        a.unreadable
+            .push("npm:a@7.0.6: entry `package/x` is a FIFO".into());
+        let verdict = |text: &str| {
+            let d = npm(std::slice::from_ref(&a), &policy(text));
+            (d.packages[0].verdict, d.stop, d.packages[0].unknown.clone())
+        };
+        let (v, stop, unknown) = verdict("");
+        assert_eq!((v, stop), (Verdict::Unknown, Some(Stop::Incomplete)));
+        assert!(
+            unknown[0].starts_with("archive-unreadable: npm:a@7.0.6"),
+            "{unknown:?}"
+        );
+        // Neither a level for the code nor an entry for every finding.
+        assert_eq!(
+            verdict("[findings]\narchive-unreadable = \"allow\"\n").0,
+            Verdict::Unknown
+        );
+        assert_eq!(verdict(&allow("package = \"npm:a\"")).0, Verdict::Unknown);
+        // Another version is not covered.
+        let other =
+            allow("package = \"npm:a\"\nversion = \"7.0.5\"\nfindings = [\"archive-unreadable\"]");
+        assert_eq!(verdict(&other).0, Verdict::Unknown);
+        let named =
+            allow("package = \"npm:a\"\nversion = \"7.0.6\"\nfindings = [\"archive-unreadable\"]");
+        let d = npm(std::slice::from_ref(&a), &policy(&named));
+        let p = &d.packages[0];
+        assert_eq!((p.verdict, d.stop), (Verdict::Allow, None));
+        assert!(p.unknown.is_empty());
+        assert_eq!(p.findings[0].code, "archive-unreadable");
+        assert!(p.findings[0].evidence.contains("FIFO"));
+        assert!(p.findings[0].allowed_by.is_some());
+        assert!(d.unused_allow.is_empty());
     }
 
     #[test]

@@ -83,6 +83,10 @@ pub struct Assessment {
     /// Checks that could not be completed, each with its reason. Never
     /// dropped: a package with any is `unknown`, whatever else was found.
     pub unknown: Vec<String>,
+    /// Archives that could not be read (not bytes that failed their
+    /// digest): `unknown`, unless an allow entry for the package names
+    /// `archive-unreadable`.
+    pub unreadable: Vec<String>,
     /// The account that published this version, when the registry says.
     pub publisher: Option<String>,
     /// The repository and workflow an attestation names, when attested.
@@ -106,5 +110,16 @@ impl Assessment {
 
     pub fn unknown(&mut self, reason: impl Into<String>) {
         self.unknown.push(reason.into());
+    }
+
+    /// An artifact that could not be read: bytes that are not the ones
+    /// pinned stay `unknown` whatever the policy; an archive warden cannot
+    /// read may be accepted by an allow entry.
+    pub fn archive_error(&mut self, e: &warden_archive::Error) {
+        use warden_archive::ErrorKind as K;
+        match e.kind {
+            K::Integrity { .. } | K::BadDigest(_) => self.unknown(e.to_string()),
+            _ => self.unreadable.push(e.to_string()),
+        }
     }
 }

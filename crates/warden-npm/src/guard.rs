@@ -378,6 +378,13 @@ struct WrittenLock {
     put_back: bool,
 }
 
+/// Why a tarball has no verdict.
+enum Unchecked {
+    /// It was fetched but could not be read (or failed its digest).
+    Read(warden_archive::Error),
+    Other(String),
+}
+
 /// Reads what a `file:` dependency (or a path in `resolved`) points at,
 /// a tarball or a folder, and adds what the rules find.
 fn check_local(c: &mut Assessment, project: &Path, spec: &str, name: &str) {
@@ -694,7 +701,7 @@ async fn check_one(
         Some(Expected::Sri(sri)) if cached.is_some() => Some(sri.clone()),
         _ => None,
     };
-    let checked: Result<ArchiveVerdict, String> = match cached {
+    let checked: Result<ArchiveVerdict, Unchecked> = match cached {
         Some(v) => Ok(v),
         None => match (doc.tarball_url(&version), expected) {
             (Some(url), Some(expected)) => {
@@ -707,7 +714,7 @@ async fn check_one(
                             ArtifactKind::NpmPackage,
                             cache_dir.as_deref(),
                         )
-                        .map_err(|e| e.to_string());
+                        .map_err(Unchecked::Read);
                         if verdict.is_err() {
                             // Bytes that fail their digest are not kept for
                             // the next run.
@@ -737,12 +744,12 @@ async fn check_one(
                         }
                         verdict
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(Unchecked::Other(e.to_string())),
                 }
             }
-            _ => Err(format!(
+            _ => Err(Unchecked::Other(format!(
                 "npm:{name}@{version}: no tarball or digest to check"
-            )),
+            ))),
         },
     };
     match &checked {
@@ -752,7 +759,8 @@ async fn check_one(
                 c.package.integrity = checked_sri;
             }
         }
-        Err(e) => c.unknown(e.clone()),
+        Err(Unchecked::Read(e)) => c.archive_error(e),
+        Err(Unchecked::Other(e)) => c.unknown(e.clone()),
     }
     c.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());
     let advisories = match advisories {

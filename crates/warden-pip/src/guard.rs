@@ -688,6 +688,7 @@ fn unchecked(p: &Planned) -> Assessment {
         },
         findings: Vec::new(),
         unknown: Vec::new(),
+        unreadable: Vec::new(),
         publisher: None,
         attested: None,
         runs_install_code: false,
@@ -884,7 +885,7 @@ fn judge(
             Some(v)
         }
         Err(e) => {
-            c.unknown(e.to_string());
+            c.archive_error(&e);
             None
         }
     }
@@ -1423,6 +1424,7 @@ async fn source_items(
                         },
                         findings: Vec::new(),
                         unknown: Vec::new(),
+                        unreadable: Vec::new(),
                         publisher: None,
                         attested: None,
                         runs_install_code: true,
@@ -1487,6 +1489,7 @@ async fn source_items(
                         format!("{shown} at commit {}", checkout.commit),
                     )],
                     unknown: Vec::new(),
+                    unreadable: Vec::new(),
                     publisher: None,
                     attested: None,
                     runs_install_code: true,

@@ -526,6 +526,19 @@ impl Policy {
         }
     }
 
+    /// The allow entry in force for `subject` that names `code` in its
+    /// `findings` (an entry without a list does not count), whatever
+    /// `[findings]` says of the code: for what warden could not check.
+    pub fn named_by(&self, subject: &Subject, code: &str, today: Date) -> Option<usize> {
+        self.allow.iter().position(|a| {
+            a.expires >= today
+                && a.covers(subject)
+                && a.findings
+                    .as_ref()
+                    .is_some_and(|f| f.iter().any(|c| c == code))
+        })
+    }
+
     /// Whether the policy lets `subject`'s install scripts run.
     pub fn scripts_allowed(&self, subject: &Subject, today: Date) -> Option<usize> {
         self.allow
