@@ -160,7 +160,7 @@ fn identical_duplicates_are_one_file() {
             br#"{"name":"a","version":"1.0.0"}"#,
         ),
     ]);
-    let archive = warden_archive::read("a", &bytes, &Limits::default()).unwrap();
+    let archive = read("a", &bytes, &Limits::default()).unwrap();
     let paths: Vec<&str> = archive.entries.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["package/package.json", "package/dist/index.js"]);
 }
