@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use warden_archive::{ArtifactKind, Expected, Limits};
+use warden_archive::{ArtifactKind, Expected, Limits, Runs};
 use warden_policy::Level;
 
 use crate::facts::SurfaceFacts;
@@ -16,8 +16,18 @@ pub struct ArchiveVerdict {
     /// The rules and warden version that produced it.
     fingerprint: String,
     pub surface: SurfaceFacts,
-    /// (code, level, summary, evidence)
-    pub findings: Vec<(String, Level, String, String)>,
+    pub findings: Vec<ArchiveFinding>,
+}
+
+/// One thing the rules found in an archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveFinding {
+    pub code: String,
+    pub level: Level,
+    pub summary: String,
+    pub evidence: String,
+    /// When the code it was found in runs.
+    pub runs: Runs,
 }
 
 impl From<&warden_rules::Analysis> for ArchiveVerdict {
@@ -28,29 +38,42 @@ impl From<&warden_rules::Analysis> for ArchiveVerdict {
             findings: a
                 .findings
                 .iter()
-                .map(|f| {
-                    (
-                        f.rule.clone(),
-                        f.level,
-                        f.summary.clone(),
-                        format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
-                    )
+                .map(|f| ArchiveFinding {
+                    code: f.rule.clone(),
+                    level: f.level,
+                    summary: f.summary.clone(),
+                    evidence: format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
+                    runs: f.runs,
                 })
                 .collect(),
         }
     }
 }
 
+/// Where an archive is installed from, which decides what of it runs: npm
+/// runs `prepare` for git and folder sources, never for a registry
+/// tarball.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Registry,
+    Source,
+}
+
 impl ArchiveVerdict {
-    /// Adds what reading the archive found to a package's assessment.
-    pub fn apply(&self, a: &mut Assessment) {
+    /// Adds what reading the archive found to a package's assessment:
+    /// what is found in code that does not run for this source is left
+    /// out.
+    pub fn apply(&self, a: &mut Assessment, origin: Origin) {
         a.runs_install_code = self.surface.runs_code;
-        for (code, level, summary, evidence) in &self.findings {
+        for f in &self.findings {
+            if origin == Origin::Registry && f.runs == Runs::SourceInstall {
+                continue;
+            }
             a.finding(Finding::new(
-                code,
-                *level,
-                summary.clone(),
-                evidence.clone(),
+                &f.code,
+                f.level,
+                f.summary.clone(),
+                f.evidence.clone(),
             ));
         }
     }
@@ -82,6 +105,9 @@ pub fn judge_artifact(
     Ok(verdict)
 }
 
+/// Changes when what a verdict holds changes.
+const FORMAT: u32 = 2;
+
 fn fingerprint() -> String {
     use sha2::Digest;
     static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -89,7 +115,7 @@ fn fingerprint() -> String {
         .get_or_init(|| {
             let d = sha2::Sha256::digest(warden_rules::BUILTIN_RULES.as_bytes());
             let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
-            format!("{}:{hex}", env!("CARGO_PKG_VERSION"))
+            format!("{}:{FORMAT}:{hex}", env!("CARGO_PKG_VERSION"))
         })
         .clone()
 }
@@ -191,5 +217,38 @@ mod tests {
         );
         // A weak digest names no verdict.
         assert!(verdict_path(Some(dir.path()), &Expected::Sha1Hex("ab".into())).is_none());
+    }
+
+    #[test]
+    fn prepare_counts_only_for_sources_npm_runs_it_for() {
+        // bson and mongodb ship `prepare: node etc/prepare.js` in their
+        // registry tarballs; npm runs it for git and folder installs only.
+        let mut files = warden_testkit::build::Files::new();
+        files.insert(
+            "package.json".into(),
+            br#"{"name":"p","version":"1.0.0","scripts":{"prepare":"node etc/prepare.js"}}"#
+                .to_vec(),
+        );
+        files.insert(
+            "etc/prepare.js".into(),
+            b"const cp = require('child_process'); cp.execSync('tsc');".to_vec(),
+        );
+        let bytes = warden_testkit::build::tar_gz("package", &files);
+        let v = judge_artifact("p", &bytes, None, ArtifactKind::NpmPackage, None).unwrap();
+        assert!(!v.surface.runs_code && !v.surface.content_findings);
+        let codes = |origin| {
+            let mut a = Assessment::default();
+            v.apply(&mut a, origin);
+            (
+                a.runs_install_code,
+                a.findings.into_iter().map(|f| f.code).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(codes(Origin::Registry), (false, vec![]));
+        let (_, from_source) = codes(Origin::Source);
+        assert!(
+            from_source.contains(&"process-spawn".to_owned()),
+            "{from_source:?}"
+        );
     }
 }

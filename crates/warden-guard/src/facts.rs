@@ -27,7 +27,8 @@ pub struct SurfaceFacts {
     pub runs_code: bool,
     /// What runs, as `kind file` lines.
     pub detail: Vec<String>,
-    /// Any content or surface finding above `allow`.
+    /// Any content or surface finding above `allow` in code that runs
+    /// when installed from a registry (not in npm's `prepare`).
     pub content_findings: bool,
     /// The name the artifact's own metadata gives, when it gives one.
     #[serde(default)]
@@ -46,7 +47,10 @@ impl From<&Analysis> for SurfaceFacts {
                 .filter(|i| matches!(i.runs, Runs::Install | Runs::Build | Runs::Startup))
                 .map(|i| format!("{} {}", i.kind, i.file))
                 .collect(),
-            content_findings: a.findings.iter().any(|f| f.level > Level::Allow),
+            content_findings: a
+                .findings
+                .iter()
+                .any(|f| f.level > Level::Allow && f.runs != Runs::SourceInstall),
             name: a.surface.name.clone(),
         }
     }

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected};
-use warden_guard::cache::{ArchiveVerdict, judge_artifact, read_verdict, verdict_path};
+use warden_guard::cache::{ArchiveVerdict, Origin, judge_artifact, read_verdict, verdict_path};
 use warden_guard::facts::{self, Advisories};
 use warden_guard::{
     Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, PlanCode, Settings, io,
@@ -405,7 +405,7 @@ fn check_local(c: &mut Assessment, project: &Path, spec: &str, name: &str) {
     match bytes.and_then(|b| {
         judge_artifact(&label, &b, None, ArtifactKind::NpmPackage, None).map_err(|e| e.to_string())
     }) {
-        Ok(v) => v.apply(c),
+        Ok(v) => v.apply(c, Origin::Source),
         Err(e) => c.unknown(format!("{label}: {e}")),
     }
 }
@@ -754,7 +754,7 @@ async fn check_one(
     };
     match &checked {
         Ok(v) => {
-            v.apply(&mut c);
+            v.apply(&mut c, Origin::Registry);
             if c.package.integrity.is_none() {
                 c.package.integrity = checked_sri;
             }

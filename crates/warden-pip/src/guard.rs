@@ -7,7 +7,7 @@ use std::process::Command;
 
 use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected, Limits};
-use warden_guard::cache::{ArchiveVerdict, judge_artifact};
+use warden_guard::cache::{ArchiveVerdict, Origin, judge_artifact};
 use warden_guard::facts;
 use warden_guard::{
     Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, PlanCode, Settings,
@@ -881,7 +881,7 @@ fn judge(
 ) -> Option<ArchiveVerdict> {
     match judge_artifact(label, bytes, expected, hint, cache_dir) {
         Ok(v) => {
-            v.apply(c);
+            v.apply(c, Origin::Source);
             Some(v)
         }
         Err(e) => {

@@ -70,6 +70,8 @@ pub struct Finding {
     pub excerpt: String,
     /// How many times it matched in this file.
     pub count: usize,
+    /// When the code it was found in runs.
+    pub runs: Runs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +267,7 @@ impl RuleSet {
                     line: Some(line),
                     excerpt,
                     count,
+                    runs,
                 }
             })
             .collect()

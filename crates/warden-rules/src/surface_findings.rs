@@ -64,6 +64,7 @@ pub fn surface_findings(surface: &Surface) -> Vec<Finding> {
                 line: item.line,
                 excerpt: item.detail.clone(),
                 count: 1,
+                runs: item.runs,
             })
         })
         .collect()
