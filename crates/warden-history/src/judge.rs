@@ -303,7 +303,9 @@ pub fn judge(
                 .max();
             if let Some(before) = last_before {
                 let gap = t.duration_since(before);
-                if days(gap) >= 365 {
+                // A revival long past has been in use since: it is news
+                // only while it is recent.
+                if days(gap) >= 365 && days(ctx.now.duration_since(t)) < REVIVAL_RECENT_DAYS {
                     add(
                         &mut j,
                         "dormant-revival",
@@ -354,7 +356,10 @@ pub fn judge(
     }
 
     // Name.
-    let lookalike = popular::lookalike(timeline.ecosystem, &timeline.name);
+    // A name with a long history of its own is a package in its own right
+    // (stylus beside stylis), not a squat on its neighbour.
+    let lookalike = popular::lookalike(timeline.ecosystem, &timeline.name)
+        .filter(|_| !established(timeline, ctx.now));
     if let Some((target, how)) = &lookalike {
         let runs = this.install_time == Some(true);
         add(
@@ -475,6 +480,23 @@ pub fn judge(
     j.findings
         .sort_by(|a, b| b.level.cmp(&a.level).then(a.code.cmp(b.code)));
     Some(j)
+}
+
+/// How recent a release after a year's silence must be to be reported.
+const REVIVAL_RECENT_DAYS: i64 = 90;
+
+/// Whether a package has a history of its own: releases over at least a
+/// year, at least three of them. Squats are found and removed in days.
+fn established(timeline: &Timeline, now: Timestamp) -> bool {
+    let releases = timeline
+        .versions
+        .iter()
+        .filter(|v| v.published.is_some_and(|t| t <= now))
+        .count();
+    timeline
+        .first_published()
+        .is_some_and(|first| days(now.duration_since(first)) >= 365)
+        && releases >= 3
 }
 
 /// A dependency spec that does not come from a registry.
