@@ -574,6 +574,11 @@ static COVERAGE_PTH: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|_| unreachable!())
 });
 
+/// coloredlogs' start-up hook (15.0.1, the form its releases ship): it
+/// installs coloredlogs' log handler only when `COLOREDLOGS_AUTO_INSTALL`
+/// is set, and does nothing when coloredlogs is gone.
+const COLOREDLOGS_PTH: &str = r#"import os; exec('try: __import__("coloredlogs").auto_install() if os.environ.get("COLOREDLOGS_AUTO_INSTALL") else None\nexcept ImportError: pass')"#;
+
 /// Whether a command named `command` is simply the package's own command
 /// (`pip` and `pip3` from pip, `virtualenv` from virtualenv): not shadowing.
 fn own_command(command: &str, package: Option<&str>) -> bool {
@@ -606,6 +611,8 @@ pub fn known_pth(path: &str, line: &str) -> Option<&'static str> {
         Some("editable-finder")
     } else if COVERAGE_PTH.is_match(l) {
         Some("coverage-startup")
+    } else if name == "coloredlogs.pth" && l == COLOREDLOGS_PTH {
+        Some("coloredlogs-auto-install")
     } else {
         None
     }
@@ -1080,6 +1087,18 @@ mod tests {
             known_pth("a1_coverage.pth", coverage),
             Some("coverage-startup")
         );
+        let coloredlogs = r#"import os; exec('try: __import__("coloredlogs").auto_install() if os.environ.get("COLOREDLOGS_AUTO_INSTALL") else None\nexcept ImportError: pass')"#;
+        assert_eq!(
+            known_pth("coloredlogs.pth", coloredlogs),
+            Some("coloredlogs-auto-install")
+        );
+        // The same text under another name, or changed, is not it.
+        assert_eq!(known_pth("other.pth", coloredlogs), None);
+        let changed = coloredlogs.replace(
+            "auto_install()",
+            "auto_install(); __import__('os').system('id')",
+        );
+        assert_eq!(known_pth("coloredlogs.pth", &changed), None);
         let tampered = coverage.replace("import coverage", "import os; os.system('id')");
         assert_eq!(known_pth("a1_coverage.pth", &tampered), None);
         // The right name with other code is not the known hook.
