@@ -75,6 +75,7 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("pypi:hist-py-prov-dropped==1.0", &[]),
     ("pypi:hist-py-flags==1.1", &[("yanked", "warn")]),
+    ("pypi:hist-py-platform==1.1", &[]),
     ("pypi:hist-py-flags==1.2", &[("known-malicious", "deny")]),
     // A start-up hook appears, with content findings: escalated to deny.
     (

@@ -18,6 +18,46 @@ use warden_registry::pypi::{DistFile, Provenance, SimpleProject};
 use warden_registry::{NpmClient, PypiClient, RedactedUrl};
 use warden_rules::Analysis;
 
+use crate::artifact::Pick;
+
+/// The wheel tags of the Python being installed into, most preferred
+/// first: asked for once, and only when a choice depends on them.
+pub struct Platform {
+    tags: tokio::sync::OnceCell<Option<Vec<String>>>,
+    ask: Option<std::sync::Arc<dyn Fn() -> Option<Vec<String>> + Send + Sync>>,
+}
+
+impl Platform {
+    /// Tags that `ask` gives (a blocking call, run off the async threads).
+    pub fn asking(ask: impl Fn() -> Option<Vec<String>> + Send + Sync + 'static) -> Self {
+        Self {
+            tags: tokio::sync::OnceCell::new(),
+            ask: Some(std::sync::Arc::new(ask)),
+        }
+    }
+
+    /// Tags already known (`None`: they cannot be known).
+    pub fn known(tags: Option<Vec<String>>) -> Self {
+        Self {
+            tags: tokio::sync::OnceCell::new_with(Some(tags)),
+            ask: None,
+        }
+    }
+
+    pub async fn get(&self) -> Option<&[String]> {
+        self.tags
+            .get_or_init(|| async {
+                let ask = self.ask.clone()?;
+                tokio::task::spawn_blocking(move || ask())
+                    .await
+                    .ok()
+                    .flatten()
+            })
+            .await
+            .as_deref()
+    }
+}
+
 /// At most this many added dependencies are looked up.
 const MAX_DEPENDENCY_LOOKUPS: usize = 16;
 
@@ -319,18 +359,29 @@ pub async fn pypi(
     baseline: Option<&str>,
     surface: Option<&SurfaceFacts>,
     min_age: SignedDuration,
+    platform: &Platform,
 ) -> History {
     let mut timeline = Timeline::from_pypi(project, provenance);
     let mut unknown = Vec::new();
     let previous = baseline
         .map(str::to_owned)
         .or_else(|| timeline.previous(version).map(|p| p.version.clone()));
-    // Whether a wheel runs code at start-up is only known from the archive:
-    // read the previous version's too.
+    // Whether a release runs code at install or start-up is only known
+    // from the archive: read the previous version's too, the file pip
+    // would install here. When that cannot be told, neither can whether
+    // install-time code was added.
     if let Some(prev) = &previous {
-        if let Ok((_, a)) = crate::artifact::pypi(client, project, prev).await {
-            if let Some(f) = timeline.get_mut(prev) {
-                f.install_time = Some(a.surface.runs_code());
+        let files = project.files_of(prev);
+        let pick = if Pick::depends_on_platform(&files) {
+            platform.get().await.map(Pick::Tags)
+        } else {
+            Some(Pick::Any)
+        };
+        if let Some(pick) = pick {
+            if let Ok((_, a)) = crate::artifact::pypi(client, project, prev, pick).await {
+                if let Some(f) = timeline.get_mut(prev) {
+                    f.install_time = Some(a.surface.runs_code());
+                }
             }
         }
     }

@@ -8,7 +8,7 @@ use std::process::Command;
 use jiff::SignedDuration;
 use warden_archive::{ArtifactKind, Expected, Limits};
 use warden_guard::cache::{ArchiveVerdict, Origin, judge_artifact};
-use warden_guard::facts;
+use warden_guard::facts::{self, Platform};
 use warden_guard::{
     Assessment, CheckTasks, Ecosystem, Error, Finding, Gate, Package, Phase, PlanCode, Settings,
 };
@@ -80,11 +80,18 @@ pub async fn run(
     };
     resolver_args.push("--find-links".into());
     resolver_args.push(built.dir.path().display().to_string());
+    // The wheel tags of the Python installed into, asked of pip once and
+    // only when a choice of file depends on them.
+    let platform = std::sync::Arc::new({
+        let pip = program.to_vec();
+        Platform::asking(move || crate::compatible_tags(&pip).ok())
+    });
     let round = Round {
         program,
         settings,
         client: &client,
         min_age,
+        platform: &platform,
     };
     // Releases with only an sdist, looked for ahead: placeholders carrying
     // their PKG-INFO let one plan find them all.
@@ -109,19 +116,18 @@ pub async fn run(
         policy,
         hashes,
         min_age,
+        platform: &platform,
     };
 
     // Editable projects: installed in place once their dependencies are.
     let mut editables: Vec<(String, String)> = Vec::new();
     if !taken.sources.is_empty() {
         let items = source_items(
-            &client,
+            &checks,
             &mut pages,
-            policy,
             &taken.sources,
             built.verified.path(),
             scratch.path(),
-            min_age,
         )
         .await?;
         // The rest of the install, planned and checked before anything
@@ -204,15 +210,7 @@ pub async fn run(
                         ..ph.sdist.clone()
                     };
                     items.push(
-                        judge_sdist(
-                            &client,
-                            &mut pages,
-                            policy,
-                            &sdist,
-                            built.verified.path(),
-                            min_age,
-                        )
-                        .await?,
+                        judge_sdist(&checks, &mut pages, &sdist, built.verified.path()).await?,
                     );
                 }
                 if let Some(stop) = round
@@ -249,11 +247,20 @@ pub async fn run(
             }) if !sdist_only.is_empty() => {
                 // Whether they are sdist only is the index's word, not
                 // pip's: a wheel pip missed means pip could not read it.
-                let compatible = crate::compatible_tags(program).map_err(|e| {
-                    Error::unavailable(format!("{message}\n{e}")).with_hint(
-                        "warden builds only what the index publishes as source alone, and could not tell",
-                    )
-                })?;
+                let compatible: std::collections::HashSet<&str> = platform
+                    .get()
+                    .await
+                    .ok_or_else(|| {
+                        Error::unavailable(format!(
+                            "{message}\n`pip debug --verbose` listed no compatible tags"
+                        ))
+                        .with_hint(
+                            "warden builds only what the index publishes as source alone, and could not tell",
+                        )
+                    })?
+                    .iter()
+                    .map(String::as_str)
+                    .collect();
                 let missed = wheels_pip_missed(&mut pages, &sdist_only, &compatible).await;
                 if !missed.is_empty() {
                     return Err(Error::unavailable(format!(
@@ -269,13 +276,11 @@ pub async fn run(
                     )));
                 }
                 let items = index_sdists(
-                    &client,
+                    &checks,
                     &mut pages,
-                    policy,
                     &sdist_only,
                     &message,
                     built.verified.path(),
-                    min_age,
                 )
                 .await?;
                 if let Some(stop) = round
@@ -621,15 +626,13 @@ const CONCURRENT_CHECKS: usize = 8;
 /// and running the rules is the larger part); results in `items`' order.
 /// A check that did not finish is reported as unknown.
 async fn check_many(
-    client: &PypiClient,
+    with: &PlanChecks<'_>,
     pages: &mut Pages,
-    policy: &Policy,
     items: &[Planned],
-    hashes: &BTreeMap<String, Vec<String>>,
-    min_age: SignedDuration,
 ) -> Vec<(Assessment, Option<Vec<u8>>)> {
-    let policy = std::sync::Arc::new(policy.clone());
-    let hashes = std::sync::Arc::new(hashes.clone());
+    let policy = std::sync::Arc::new(with.policy.clone());
+    let hashes = std::sync::Arc::new(with.hashes.clone());
+    let min_age = with.min_age;
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
     let mut tasks = CheckTasks::default();
     pages
@@ -638,17 +641,22 @@ async fn check_many(
     for (i, p) in items.iter().enumerate() {
         let found = pages.get(&p.name).await.to_vec();
         let failed = pages.failures(&p.name);
-        let client = client.clone();
+        let client = with.client.clone();
         let policy = std::sync::Arc::clone(&policy);
         let hashes = std::sync::Arc::clone(&hashes);
+        let platform = std::sync::Arc::clone(with.platform);
         let limit = std::sync::Arc::clone(&limit);
         let p = p.clone();
         tasks.spawn(i, async move {
             let _permit = limit.acquire_owned().await;
-            (
-                i,
-                check_one(&client, (found, failed), &policy, &p, &hashes, min_age).await,
-            )
+            let plan = PlanChecks {
+                client: &client,
+                policy: &policy,
+                hashes: &hashes,
+                min_age,
+                platform: &platform,
+            };
+            (i, check_one(&plan, (found, failed), &p).await)
         });
     }
     let mut done: BTreeMap<usize, (Assessment, Option<Vec<u8>>)> = tasks
@@ -698,13 +706,17 @@ fn unchecked(p: &Planned) -> Assessment {
 /// Checks one planned file; `found` is its project's pages on every
 /// configured index.
 async fn check_one(
-    client: &PypiClient,
+    with: &PlanChecks<'_>,
     (found, failed): (Vec<(RedactedUrl, SimpleProject)>, Vec<String>),
-    policy: &Policy,
     p: &Planned,
-    hashes: &BTreeMap<String, Vec<String>>,
-    min_age: SignedDuration,
 ) -> (Assessment, Option<Vec<u8>>) {
+    let PlanChecks {
+        client,
+        policy,
+        hashes,
+        min_age,
+        platform,
+    } = *with;
     let name = normalize_name(&p.name);
     let mut c = unchecked(p);
     // An index that could not be read may hold the same name with other
@@ -862,6 +874,7 @@ async fn check_one(
             &p.version,
             &verdict.surface,
             min_age,
+            platform,
         )
         .await;
     }
@@ -913,6 +926,7 @@ async fn history(
     version: &str,
     surface: &facts::SurfaceFacts,
     min_age: SignedDuration,
+    platform: &Platform,
 ) {
     let Some((index, page)) = source else {
         c.unknown.push(format!(
@@ -947,6 +961,7 @@ async fn history(
         None,
         Some(surface),
         min_age,
+        platform,
     )
     .await
     .apply(c);
@@ -1012,12 +1027,15 @@ fn with_sdists(
 }
 
 /// What checking a plan's files needs.
+#[derive(Clone, Copy)]
 struct PlanChecks<'a> {
     client: &'a PypiClient,
     policy: &'a Policy,
     /// Hashes the requirements pin, by normalised name.
     hashes: &'a BTreeMap<String, Vec<String>>,
     min_age: SignedDuration,
+    /// The wheel tags of the Python installed into.
+    platform: &'a std::sync::Arc<Platform>,
 }
 
 /// Every file checked in a run, by URL, with its bytes until they are
@@ -1038,15 +1056,7 @@ impl Checks {
             .filter(|p| !self.0.contains_key(&p.url))
             .cloned()
             .collect();
-        let results = check_many(
-            with.client,
-            pages,
-            with.policy,
-            &missing,
-            with.hashes,
-            with.min_age,
-        )
-        .await;
+        let results = check_many(with, pages, &missing).await;
         for (p, result) in missing.iter().zip(results) {
             self.0.insert(p.url.clone(), result);
         }
@@ -1089,6 +1099,7 @@ struct Round<'a> {
     settings: Settings<'a>,
     client: &'a PypiClient,
     min_age: SignedDuration,
+    platform: &'a std::sync::Arc<Platform>,
 }
 
 impl Round<'_> {
@@ -1124,15 +1135,15 @@ impl Round<'_> {
                     "the build requirements {build_requirements:?} could not be planned: {e}"
                 ))
             })?;
-            let results = check_many(
-                self.client,
-                pages,
-                self.settings.policy,
-                &plan,
-                &BTreeMap::new(),
-                self.min_age,
-            )
-            .await;
+            let no_hashes = BTreeMap::new();
+            let with = PlanChecks {
+                client: self.client,
+                policy: self.settings.policy,
+                hashes: &no_hashes,
+                min_age: self.min_age,
+                platform: self.platform,
+            };
+            let results = check_many(&with, pages, &plan).await;
             for (p, (c, bytes)) in plan.iter().zip(results) {
                 if let Some(b) = bytes {
                     std::fs::write(built.verified.path().join(&p.filename), b)
@@ -1264,7 +1275,7 @@ fn requirement_parts(req: &str) -> (String, pep440_rs::VersionSpecifiers, bool) 
 async fn wheels_pip_missed(
     pages: &mut Pages,
     requirements: &[String],
-    compatible: &std::collections::BTreeSet<String>,
+    compatible: &std::collections::HashSet<&str>,
 ) -> Vec<String> {
     let mut missed = Vec::new();
     for req in requirements {
@@ -1283,7 +1294,7 @@ async fn wheels_pip_missed(
                         .is_some_and(|v| specifiers.contains(&v))
                     && crate::wheel_tags(&f.filename)
                         .iter()
-                        .any(|t| compatible.contains(t))
+                        .any(|t| compatible.contains(t.as_str()))
             });
         if installable {
             missed.push(req.clone());
@@ -1295,14 +1306,13 @@ async fn wheels_pip_missed(
 /// Requirements only published as sdists (pip names them): the newest
 /// release each allows that is old enough, downloaded and judged.
 async fn index_sdists(
-    client: &PypiClient,
+    with: &PlanChecks<'_>,
     pages: &mut Pages,
-    policy: &Policy,
     requirements: &[String],
     pip_message: &str,
     verified: &Path,
-    min_age: SignedDuration,
 ) -> Result<Vec<ToBuild>, Error> {
+    let min_age = with.min_age;
     let mut items = Vec::new();
     for req in requirements {
         let (name, specifiers, exact) = requirement_parts(req);
@@ -1338,7 +1348,7 @@ async fn index_sdists(
             requested: true,
             is_direct: false,
         };
-        items.push(judge_sdist(client, pages, policy, &planned, verified, min_age).await?);
+        items.push(judge_sdist(with, pages, &planned, verified).await?);
     }
     Ok(items)
 }
@@ -1347,23 +1357,19 @@ async fn index_sdists(
 /// kept in the verified directory for its build, with its build
 /// requirements.
 async fn judge_sdist(
-    client: &PypiClient,
+    with: &PlanChecks<'_>,
     pages: &mut Pages,
-    policy: &Policy,
     planned: &Planned,
     verified: &Path,
-    min_age: SignedDuration,
 ) -> Result<ToBuild, Error> {
     let found = pages.get(&planned.name).await.to_vec();
-    let (mut checked, bytes) = check_one(
-        client,
-        (found, pages.failures(&planned.name)),
-        policy,
-        planned,
-        &BTreeMap::new(),
-        min_age,
-    )
-    .await;
+    let no_hashes = BTreeMap::new();
+    let with = PlanChecks {
+        hashes: &no_hashes,
+        ..*with
+    };
+    let (mut checked, bytes) =
+        check_one(&with, (found, pages.failures(&planned.name)), planned).await;
     sdist_finding(&mut checked, &planned.filename);
     let target = verified.join(&planned.filename);
     let build_requirements = match bytes {
@@ -1393,13 +1399,11 @@ fn sdist_finding(c: &mut Assessment, what: &str) {
 /// user's own code: only their build requirements are checked), sdist
 /// archives and VCS checkouts (judged like index sdists).
 async fn source_items(
-    client: &PypiClient,
+    with: &PlanChecks<'_>,
     pages: &mut Pages,
-    policy: &Policy,
     sources: &[crate::SourceReq],
     verified: &Path,
     scratch: &Path,
-    min_age: SignedDuration,
 ) -> Result<Vec<ToBuild>, Error> {
     let mut items = Vec::new();
     for (n, req) in sources.iter().enumerate() {
@@ -1457,7 +1461,7 @@ async fn source_items(
                     requested: true,
                     is_direct: true,
                 };
-                judge_sdist(client, pages, policy, &planned, verified, min_age).await?
+                judge_sdist(with, pages, &planned, verified).await?
             }
             crate::Source::Vcs { url } => {
                 let shown = RedactedUrl::parse(

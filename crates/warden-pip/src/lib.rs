@@ -206,33 +206,11 @@ pub fn install_flags(args: &[String]) -> Vec<String> {
     out
 }
 
-/// The tags a wheel's file name declares (`py3-none-any`), each compressed
-/// set (`py2.py3`, `manylinux1_x86_64.manylinux2014_x86_64`) expanded.
-pub fn wheel_tags(filename: &str) -> Vec<String> {
-    let Some(stem) = filename.strip_suffix(".whl") else {
-        return Vec::new();
-    };
-    let parts: Vec<&str> = stem.split('-').collect();
-    let [.., python, abi, platform] = parts.as_slice() else {
-        return Vec::new();
-    };
-    if parts.len() < 5 {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for p in python.split('.') {
-        for a in abi.split('.') {
-            for pl in platform.split('.') {
-                out.push(format!("{p}-{a}-{pl}"));
-            }
-        }
-    }
-    out
-}
+pub use warden_registry::pypi::wheel_tags;
 
 /// The wheel tags this pip installs, as pip itself lists them (`pip debug
-/// --verbose`).
-pub fn compatible_tags(pip: &[String]) -> Result<std::collections::BTreeSet<String>, Error> {
+/// --verbose`), most preferred first.
+pub fn compatible_tags(pip: &[String]) -> Result<Vec<String>, Error> {
     let (program, prefix) = pip
         .split_first()
         .ok_or_else(|| Error::Report("no pip to run".into()))?;
@@ -245,7 +223,7 @@ pub fn compatible_tags(pip: &[String]) -> Result<std::collections::BTreeSet<Stri
             source,
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let tags: std::collections::BTreeSet<String> = text
+    let tags: Vec<String> = text
         .lines()
         .skip_while(|l| !l.starts_with("Compatible tags"))
         .skip(1)
@@ -258,6 +236,13 @@ pub fn compatible_tags(pip: &[String]) -> Result<std::collections::BTreeSet<Stri
         ));
     }
     Ok(tags)
+}
+
+/// The platform of the Python `python` runs, for choosing among a release's
+/// files as its pip would: asked of `python -m pip` once, when needed.
+pub fn platform(python: &str) -> warden_guard::facts::Platform {
+    let pip = vec![python.to_owned(), "-m".into(), "pip".into()];
+    warden_guard::facts::Platform::asking(move || compatible_tags(&pip).ok())
 }
 
 /// One distribution in pip's plan.

@@ -71,6 +71,30 @@ pub struct DistFile {
     pub provenance_listed: bool,
 }
 
+/// The tags a wheel's file name declares (`py3-none-any`), each compressed
+/// set (`py2.py3`, `manylinux1_x86_64.manylinux2014_x86_64`) expanded.
+pub fn wheel_tags(filename: &str) -> Vec<String> {
+    let Some(stem) = filename.strip_suffix(".whl") else {
+        return Vec::new();
+    };
+    let parts: Vec<&str> = stem.split('-').collect();
+    let [.., python, abi, platform] = parts.as_slice() else {
+        return Vec::new();
+    };
+    if parts.len() < 5 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for p in python.split('.') {
+        for a in abi.split('.') {
+            for pl in platform.split('.') {
+                out.push(format!("{p}-{a}-{pl}"));
+            }
+        }
+    }
+    out
+}
+
 /// A project page of the Simple API.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimpleProject {

@@ -118,13 +118,28 @@ pub fn wheel(
     entry_points: Option<&str>,
     files: &Files,
 ) -> (String, Vec<u8>) {
+    wheel_tagged(name, version, metadata, entry_points, files, "py3-none-any")
+}
+
+/// A wheel for one tag (`cp311-cp311-win_amd64`), as [`wheel`] otherwise.
+pub fn wheel_tagged(
+    name: &str,
+    version: &str,
+    metadata: &str,
+    entry_points: Option<&str>,
+    files: &Files,
+    tag: &str,
+) -> (String, Vec<u8>) {
     let dist = dist_name(name);
     let info = format!("{dist}-{version}.dist-info");
     let mut all = files.clone();
     all.insert(format!("{info}/METADATA"), metadata.as_bytes().to_vec());
     all.insert(
         format!("{info}/WHEEL"),
-        b"Wheel-Version: 1.0\nGenerator: warden-testkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+        format!(
+            "Wheel-Version: 1.0\nGenerator: warden-testkit\nRoot-Is-Purelib: true\nTag: {tag}\n"
+        )
+        .into_bytes(),
     );
     if let Some(ep) = entry_points {
         all.insert(format!("{info}/entry_points.txt"), ep.as_bytes().to_vec());
@@ -141,7 +156,7 @@ pub fn wheel(
     }
     record.push_str(&format!("{info}/RECORD,,\n"));
     all.insert(format!("{info}/RECORD"), record.into_bytes());
-    (format!("{dist}-{version}-py3-none-any.whl"), zip(&all))
+    (format!("{dist}-{version}-{tag}.whl"), zip(&all))
 }
 
 /// The in-tree build backend put into sdists that bring no build system of

@@ -483,7 +483,8 @@ impl TestRegistry {
                 build::core_metadata(&package.name, &v.version, &v.requires_dist, &summary);
             let mut built = Vec::new();
             for kind in &v.dists {
-                let (filename, bytes, metadata_file) = match kind.as_str() {
+                let (kind, tag) = kind.split_once(':').unwrap_or((kind, "py3-none-any"));
+                let (filename, bytes, metadata_file) = match kind {
                     "wheel" => {
                         let wheel_files: Files = files
                             .iter()
@@ -492,12 +493,13 @@ impl TestRegistry {
                             })
                             .map(|(p, c)| (p.clone(), c.clone()))
                             .collect();
-                        let (f, b) = build::wheel(
+                        let (f, b) = build::wheel_tagged(
                             &package.name,
                             &v.version,
                             &metadata,
                             v.entry_points.as_deref(),
                             &wheel_files,
+                            tag,
                         );
                         (f, b, Some(metadata.clone()))
                     }

@@ -118,7 +118,8 @@ pub struct PypiVersion {
     pub source: Option<String>,
     #[serde(default)]
     pub files: BTreeMap<String, String>,
-    /// Which distributions to build: `wheel`, `sdist`.
+    /// Which distributions to build: `wheel`, `sdist`, or `wheel:TAG` for a
+    /// wheel of one platform (`wheel:cp311-cp311-win_amd64`).
     #[serde(default = "default_dists")]
     pub dists: Vec<String>,
     #[serde(default)]

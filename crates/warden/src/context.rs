@@ -44,7 +44,7 @@ impl Context {
     }
 
     /// The interpreter to ask for pip's defaults: `WARDEN_PYTHON` or `python3`.
-    fn python_program(&self) -> String {
+    pub fn python_program(&self) -> String {
         self.env
             .var("WARDEN_PYTHON")
             .unwrap_or("python3")

@@ -159,7 +159,12 @@ pub async fn run(
                     .into());
                 }
             }
-            let surface = warden_guard::artifact::pypi(&client, &project, &selected).await;
+            let platform = warden_pip::platform(&ctx.python_program());
+            let pick = platform.get().await.map_or(
+                warden_guard::artifact::Pick::Any,
+                warden_guard::artifact::Pick::Tags,
+            );
+            let surface = warden_guard::artifact::pypi(&client, &project, &selected, pick).await;
             let history = warden_guard::facts::pypi(
                 &client,
                 &index,
@@ -173,6 +178,7 @@ pub async fn run(
                     .map(|(_, a)| warden_guard::facts::SurfaceFacts::from(a))
                     .as_ref(),
                 min_age,
+                &platform,
             )
             .await;
             report.set_surface(surface.map(|(f, a)| (Some(f), a)).map_err(Failure::from));
