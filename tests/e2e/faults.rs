@@ -283,3 +283,90 @@ fn a_corrupt_wheel_is_unknown_like_a_corrupt_tarball() {
     let out = pip_dry_run(&registry, &sandbox, "benign-wheel==1.1");
     assert_unknown(&out, "pypi:benign-wheel", "sha256", "corrupt wheel");
 }
+
+#[test]
+fn facts_a_registry_never_publishes_are_said_once_and_the_policy_decides() {
+    // A mirror that strips publish times, publishers and maintainers, and
+    // takes no POST on the advisory service.
+    let registry = TestRegistry::with_scenarios(&["mirror"]);
+    let sandbox = Sandbox::new();
+    registry.fault(
+        "/npm/-/npm/v1/security/advisories",
+        Fault::Status(405),
+        None,
+    );
+    let human = |sandbox: &Sandbox| {
+        crate::npm_project(sandbox);
+        Output::of(
+            warden(sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .args(["--no-cache", "--dry-run", "npm", "install", "stripped-abs"]),
+        )
+    };
+    let out = human(&sandbox).expect_code(69);
+    assert_eq!(
+        out.stdout
+            .matches("not checked: the registry publishes nothing")
+            .count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    for gap in ["publisher-new", "known-malicious", "release-too-fresh"] {
+        assert!(
+            out.stdout.contains(&format!("  {gap}: ")),
+            "{gap}: {}",
+            out.stdout
+        );
+    }
+    assert!(
+        !out.stdout.contains("could not be fetched") && !out.stdout.contains("  unknown: "),
+        "no service is not a failed fetch, and is said once, not per package: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("registry-gaps = \"note\""),
+        "{}",
+        out.stdout
+    );
+    let report = json(&npm_dry_run(&registry, &sandbox, "stripped-abs").expect_code(69));
+    let p = package(&report, "npm:stripped-abs");
+    assert_eq!(p["verdict"], "unknown");
+    assert_eq!(p["unknown"], p["registry_gaps"], "{report}");
+
+    // The policy accepts them as not checked: the run goes on, and the
+    // report still lists them.
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[settings]\nregistry-gaps = \"note\"\n",
+    )
+    .unwrap();
+    let report = json(&npm_dry_run(&registry, &sandbox, "stripped-abs").expect_code(0));
+    let p = package(&report, "npm:stripped-abs");
+    assert_eq!(p["verdict"], "allow", "{report}");
+    assert_eq!(p["unknown"], serde_json::json!([]));
+    assert!(
+        p["registry_gaps"].to_string().contains("known-malicious"),
+        "{report}"
+    );
+    let out = human(&sandbox).expect_code(0);
+    assert!(
+        out.stdout
+            .contains("accepted as not checked (policy: registry-gaps = \"note\")"),
+        "{}",
+        out.stdout
+    );
+    // A service that fails is not a gap: unknown whatever the setting.
+    registry.clear_faults();
+    registry.fault(
+        "/npm/-/npm/v1/security/advisories",
+        Fault::Status(500),
+        None,
+    );
+    assert_unknown(
+        &npm_dry_run(&registry, &sandbox, "stripped-abs"),
+        "npm:stripped-abs",
+        "could not be fetched",
+        "500 under registry-gaps = note",
+    );
+}

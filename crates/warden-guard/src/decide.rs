@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use serde::Serialize;
-use warden_policy::{Level, OnError, Policy, Subject};
+use warden_policy::{Level, OnError, Policy, RegistryGaps, Subject};
 
 use crate::PlanCode;
 use crate::vocab::{Assessment, Ecosystem};
@@ -85,6 +85,10 @@ pub struct PackageDecision {
     pub findings: Vec<DecidedFinding>,
     /// Checks that could not be completed, with their reasons.
     pub unknown: Vec<String>,
+    /// Checks not made because the registry publishes no facts for them,
+    /// for any version. Also in `unknown` unless `registry-gaps = "note"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registry_gaps: Vec<String>,
     pub scripts: Scripts,
     /// The bare name, for the install step.
     #[serde(skip)]
@@ -210,6 +214,9 @@ pub fn decide(
                 None => unknown.push(format!("{unreadable}: {reason}")),
             }
         }
+        if policy.registry_gaps == RegistryGaps::Unknown {
+            unknown.extend(a.unpublished.iter().cloned());
+        }
         let worst = findings
             .iter()
             .map(|f| f.level)
@@ -248,6 +255,7 @@ pub fn decide(
             verdict,
             findings,
             unknown,
+            registry_gaps: a.unpublished.clone(),
             scripts,
         });
     }
@@ -426,6 +434,37 @@ mod tests {
             &Policy::default(),
         );
         assert_eq!(d.stop, Some(Stop::Blocked));
+    }
+
+    #[test]
+    fn facts_the_registry_never_publishes_are_unknown_unless_noted() {
+        let mut a = pkg("a", "1.0.0");
+        a.unpublished
+            .push("known-malicious: the registry offers no advisory data".into());
+        let d = npm(std::slice::from_ref(&a), &Policy::default());
+        let p = &d.packages[0];
+        assert_eq!(
+            (p.verdict, d.stop),
+            (Verdict::Unknown, Some(Stop::Incomplete))
+        );
+        assert_eq!(p.unknown, a.unpublished);
+        assert_eq!(p.registry_gaps, a.unpublished);
+
+        let d = npm(
+            std::slice::from_ref(&a),
+            &policy("[settings]\nregistry-gaps = \"note\"\n"),
+        );
+        let p = &d.packages[0];
+        assert_eq!((p.verdict, d.stop), (Verdict::Allow, None));
+        assert!(p.unknown.is_empty());
+        assert_eq!(p.registry_gaps, a.unpublished, "noted, never dropped");
+        // A check that failed stays unknown whatever the setting.
+        a.unknown("advisories: 500 Internal Server Error");
+        let d = npm(
+            std::slice::from_ref(&a),
+            &policy("[settings]\nregistry-gaps = \"note\"\n"),
+        );
+        assert_eq!(d.packages[0].verdict, Verdict::Unknown);
     }
 
     #[test]

@@ -261,6 +261,9 @@ impl History {
         unknown: Vec<Unknown>,
     ) -> Self {
         let judgement = judgement.map(|mut j| {
+            // A fetch that failed says more than "not published".
+            j.unknown
+                .retain(|u| !(u.unpublished && unknown.iter().any(|f| f.code == u.code)));
             j.unknown.extend(unknown);
             j
         });
@@ -280,7 +283,12 @@ impl History {
             return;
         };
         for u in j.unknown {
-            a.unknown(format!("{}: {}", u.code, u.reason));
+            let line = format!("{}: {}", u.code, u.reason);
+            if u.unpublished {
+                a.unpublished.push(line);
+            } else {
+                a.unknown(line);
+            }
         }
         for f in j.findings {
             let evidence = f
@@ -298,6 +306,7 @@ fn attestation_unknown(reason: String) -> Unknown {
     Unknown {
         code: "provenance-source-changed",
         reason,
+        unpublished: false,
     }
 }
 
@@ -305,6 +314,7 @@ fn advisory_unknown(error: &str) -> Unknown {
     Unknown {
         code: "known-malicious",
         reason: format!("the advisory data could not be fetched: {error}"),
+        unpublished: false,
     }
 }
 

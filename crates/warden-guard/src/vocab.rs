@@ -87,6 +87,10 @@ pub struct Assessment {
     /// digest): `unknown`, unless an allow entry for the package names
     /// `archive-unreadable`.
     pub unreadable: Vec<String>,
+    /// Checks the registry gives no facts for, for any version (a mirror
+    /// that strips publishers, no advisory service): `unknown` unless the
+    /// policy's `registry-gaps = "note"` accepts them as noted.
+    pub unpublished: Vec<String>,
     /// The account that published this version, when the registry says.
     pub publisher: Option<String>,
     /// The repository and workflow an attestation names, when attested.

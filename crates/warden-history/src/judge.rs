@@ -26,6 +26,10 @@ pub struct Finding {
 pub struct Unknown {
     pub code: &'static str,
     pub reason: String,
+    /// The registry publishes no such fact for any version of the package
+    /// (or offers no such service): a property of the registry, such as a
+    /// mirror that strips fields, rather than of this version.
+    pub unpublished: bool,
 }
 
 /// What the checks need besides the timeline.
@@ -132,6 +136,14 @@ pub fn judge(
         j.unknown.push(Unknown {
             code,
             reason: reason.to_owned(),
+            unpublished: false,
+        });
+    };
+    let unpublished = |j: &mut Judgement, code: &'static str, reason: &str| {
+        j.unknown.push(Unknown {
+            code,
+            reason: reason.to_owned(),
+            unpublished: true,
         });
     };
 
@@ -233,11 +245,21 @@ pub fn judge(
                 ],
             );
         }
-        None if timeline.ecosystem == crate::Ecosystem::Npm => unknown(
-            &mut j,
-            "publisher-new",
-            "the registry does not name who published this version",
-        ),
+        None if timeline.ecosystem == crate::Ecosystem::Npm => {
+            if timeline.versions.iter().all(|v| v.publisher.is_none()) {
+                unpublished(
+                    &mut j,
+                    "publisher-new",
+                    "the registry names no publisher for any version",
+                );
+            } else {
+                unknown(
+                    &mut j,
+                    "publisher-new",
+                    "the registry does not name who published this version",
+                );
+            }
+        }
         _ => {}
     }
 
@@ -264,11 +286,21 @@ pub fn judge(
                     );
                 }
             }
-            _ if timeline.ecosystem == crate::Ecosystem::Npm => unknown(
-                &mut j,
-                "maintainer-added",
-                "the registry does not list maintainers per version",
-            ),
+            _ if timeline.ecosystem == crate::Ecosystem::Npm => {
+                if timeline.versions.iter().all(|v| v.maintainers.is_none()) {
+                    unpublished(
+                        &mut j,
+                        "maintainer-added",
+                        "the registry lists maintainers for no version",
+                    );
+                } else {
+                    unknown(
+                        &mut j,
+                        "maintainer-added",
+                        "the registry does not list maintainers per version",
+                    );
+                }
+            }
             _ => {}
         }
     }
@@ -319,6 +351,11 @@ pub fn judge(
                 }
             }
         }
+        None if timeline.versions.iter().all(|v| v.published.is_none()) => unpublished(
+            &mut j,
+            "release-too-fresh",
+            "the registry gives no publish time for any version",
+        ),
         None => unknown(
             &mut j,
             "release-too-fresh",
@@ -453,7 +490,7 @@ pub fn judge(
             vec![],
         ),
         Some(false) => {}
-        None => unknown(
+        None => unpublished(
             &mut j,
             "known-malicious",
             "the registry offers no advisory data",

@@ -694,12 +694,7 @@ fn unchecked(p: &Planned) -> Assessment {
             integrity: p.sha256.as_ref().map(|h| format!("sha256:{h}")),
             has_install_script: !p.filename.ends_with(".whl"),
         },
-        findings: Vec::new(),
-        unknown: Vec::new(),
-        unreadable: Vec::new(),
-        publisher: None,
-        attested: None,
-        runs_install_code: false,
+        ..Assessment::default()
     }
 }
 
@@ -1426,12 +1421,8 @@ async fn source_items(
                             integrity: None,
                             has_install_script: true,
                         },
-                        findings: Vec::new(),
-                        unknown: Vec::new(),
-                        unreadable: Vec::new(),
-                        publisher: None,
-                        attested: None,
                         runs_install_code: true,
+                        ..Assessment::default()
                     },
                     target: path.clone(),
                     build_requirements,
@@ -1492,11 +1483,8 @@ async fn source_items(
                         "installed from a VCS URL, not an index: who published it cannot be checked",
                         format!("{shown} at commit {}", checkout.commit),
                     )],
-                    unknown: Vec::new(),
-                    unreadable: Vec::new(),
-                    publisher: None,
-                    attested: None,
                     runs_install_code: true,
+                    ..Assessment::default()
                 };
                 sdist_finding(&mut c, &shown);
                 let label = format!("{shown}@{}", checkout.commit);

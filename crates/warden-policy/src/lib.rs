@@ -42,6 +42,19 @@ pub enum OnError {
     Warn,
 }
 
+/// What happens when the registry publishes no facts for a check, for
+/// any version (a mirror that strips publishers, no advisory service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegistryGaps {
+    /// Each such check is unknown, as a check that failed: `on-error`
+    /// decides.
+    Unknown,
+    /// Reported as not checked, once per run and in the report of each
+    /// package; the verdict does not count it.
+    Note,
+}
+
 /// A policy file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -81,6 +94,7 @@ impl Error {
 struct RawSettings {
     min_release_age: Option<String>,
     on_error: Option<OnError>,
+    registry_gaps: Option<RegistryGaps>,
     /// Variables taken away from what approved scripts and builds get.
     hide_env: Option<Vec<String>>,
     /// Variables approved scripts and builds get as they are.
@@ -282,6 +296,7 @@ fn same_repository(a: &str, b: &str) -> bool {
 pub struct Policy {
     pub min_release_age_hours: u64,
     pub on_error: OnError,
+    pub registry_gaps: RegistryGaps,
     pub hide_env: Vec<String>,
     pub keep_env: Vec<String>,
     /// The project's own `prepare`/`postinstall`... scripts run after a
@@ -301,6 +316,7 @@ impl Default for Policy {
         Self {
             min_release_age_hours: 48,
             on_error: OnError::Deny,
+            registry_gaps: RegistryGaps::Unknown,
             hide_env: Vec::new(),
             keep_env: Vec::new(),
             project_scripts: true,
@@ -376,6 +392,9 @@ impl Policy {
             }
             if let Some(o) = s.on_error {
                 self.on_error = o;
+            }
+            if let Some(g) = s.registry_gaps {
+                self.registry_gaps = g;
             }
             self.hide_env.extend(s.hide_env.unwrap_or_default());
             self.keep_env.extend(s.keep_env.unwrap_or_default());

@@ -90,7 +90,16 @@ impl NpmClient {
                 .await
             {
                 Ok(r) => r,
-                Err(Error::NotFound { .. }) => return Ok(None),
+                // No such service here (a mirror that does not offer it, or
+                // does not take a POST): no advisory data, not a failure.
+                Err(
+                    Error::NotFound { .. }
+                    | Error::Status {
+                        status: 405 | 501, ..
+                    },
+                ) => {
+                    return Ok(None);
+                }
                 Err(e) => return Err(e),
             };
             let doc: std::collections::BTreeMap<String, serde_json::Value> =

@@ -255,7 +255,13 @@ fn human(r: &Report) -> String {
             .filter(|f| f.level > Level::Allow || f.allowed_by.is_some())
             .collect();
         let skipped = p.scripts == Scripts::Skipped && r.ecosystem.has_script_step();
-        if shown.is_empty() && p.unknown.is_empty() && !skipped {
+        // What the registry publishes for no package is said once, below.
+        let unknown: Vec<&String> = p
+            .unknown
+            .iter()
+            .filter(|u| !p.registry_gaps.contains(u))
+            .collect();
+        if shown.is_empty() && unknown.is_empty() && !skipped {
             continue;
         }
         let _ = writeln!(out, "\n{}@{}  {}", p.package, p.version, p.verdict.as_str());
@@ -282,7 +288,7 @@ fn human(r: &Report) -> String {
                 }
             }
         }
-        for u in &p.unknown {
+        for u in unknown {
             let _ = writeln!(out, "  unknown: {u}");
         }
         if skipped {
@@ -292,6 +298,7 @@ fn human(r: &Report) -> String {
             );
         }
     }
+    registry_gaps(&mut out, r);
     for o in &r.expired_allow {
         let _ = writeln!(out, "\nexpired allow entry at {o}: it no longer counts");
     }
@@ -313,6 +320,48 @@ fn human(r: &Report) -> String {
         r.outcome
     );
     out
+}
+
+/// Checks the registry gives no facts for, each said once with how many
+/// packages it concerns and what the policy makes of it.
+fn registry_gaps(out: &mut String, r: &Report) {
+    let mut gaps: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for p in &r.packages {
+        for g in &p.registry_gaps {
+            *gaps.entry(g.as_str()).or_default() += 1;
+        }
+    }
+    if gaps.is_empty() {
+        return;
+    }
+    let counted = r.packages.iter().any(|p| {
+        p.registry_gaps
+            .first()
+            .is_some_and(|g| p.unknown.contains(g))
+    });
+    let _ = writeln!(
+        out,
+        "
+not checked: the registry publishes nothing for these checks, for any version"
+    );
+    for (gap, n) in gaps {
+        let _ = writeln!(
+            out,
+            "  {gap} ({n} package{})",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    if counted {
+        let _ = writeln!(
+            out,
+            "  each counts as unknown (policy: registry-gaps = \"unknown\"); to install without these checks on this registry, add to warden.toml:\n    [settings]\n    registry-gaps = \"note\""
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  accepted as not checked (policy: registry-gaps = \"note\")"
+        );
+    }
 }
 
 /// The command line as shown and logged, credentials hidden.
