@@ -237,8 +237,8 @@ fn a_benign_sdist_is_built_and_installed_only_once_allowed() {
         !sandbox.canary("canary-setup").exists(),
         "judging ran no setup.py"
     );
-    // Under --format json the report stays one JSON document, and says
-    // what was not done.
+    // Under --format json the report is one JSON document: the sdist,
+    // judged, stands in the plan by what its PKG-INFO declares.
     let out = Output::of(
         in_venv(&sandbox, &venv)
             .env("PIP_INDEX_URL", registry.simple_url())
@@ -251,13 +251,11 @@ fn a_benign_sdist_is_built_and_installed_only_once_allowed() {
                 "canary-setup",
             ]),
     );
+    let out = out.expect_code(0);
     let report = crate::json(&out);
-    assert!(
-        report["outcome"]
-            .as_str()
-            .is_some_and(|o| o.contains("nothing was built")),
-        "{report}"
-    );
+    assert_eq!(report["result"]["kind"], "dry-run", "{report}");
+    assert_eq!(report["summary"]["unknown"], 0, "{report}");
+    assert!(report.to_string().contains("sdist-build"), "{report}");
 
     pip(&registry, &sandbox, &venv, &["install", "canary-setup"]).expect_code(0);
     assert!(
@@ -468,6 +466,57 @@ fn sdists_needed_by_other_sdists_are_found_ahead_judged_and_built() {
     )
     .expect_code(0);
     assert_eq!(out.stdout.trim(), "ab");
+}
+
+#[test]
+fn a_dry_run_with_sdists_checks_the_whole_plan_and_builds_nothing() {
+    let registry = TestRegistry::with_scenarios(&["realism", "pypi-guard", "malicious"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let dry = |specs: &[&str]| {
+        let mut args = vec![
+            "--no-cache",
+            "--format",
+            "json",
+            "--dry-run",
+            "pip",
+            "install",
+        ];
+        args.extend(specs);
+        Output::of(
+            in_venv(&sandbox, &venv)
+                .env("PIP_INDEX_URL", registry.simple_url())
+                .args(args),
+        )
+    };
+    // Two sdist-only releases (one needed by the other) and a wheel: every
+    // package is in the one report, and the exit code agrees with it.
+    let out = dry(&["chain-a", "benign-wheel"]).expect_code(0);
+    let report = crate::json(&out);
+    let names: std::collections::BTreeSet<&str> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["pypi:benign-wheel", "pypi:chain-a", "pypi:chain-b"].into(),
+        "{report}"
+    );
+    assert_eq!(report["result"]["kind"], "dry-run", "{report}");
+    // A denied wheel beside an sdist is found by the same dry run.
+    let out = dry(&["chain-a", "evil-pth"]).expect_code(77);
+    let report = crate::json(&out);
+    assert!(
+        report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["package"] == "pypi:evil-pth" && p["verdict"] == "deny"),
+        "{report}"
+    );
+    python(&sandbox, &venv, "import chain_a").expect_code(1);
 }
 
 #[test]

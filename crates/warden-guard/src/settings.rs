@@ -13,6 +13,8 @@ pub struct Settings<'a> {
     pub env: &'a Environment,
     /// `--format json`: stdout carries only warden's report.
     pub json_output: bool,
+    /// `--dry-run`: check and report, install nothing, build nothing.
+    pub dry_run: bool,
 }
 
 impl Settings<'_> {

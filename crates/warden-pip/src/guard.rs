@@ -177,7 +177,15 @@ pub async fn run(
     // only publishes sdists once everything else planned is allowed too.
     let mut plan = Vec::new();
     let mut sdist_rounds = 0;
-    for _ in 0..MAX_STEERING + MAX_SDIST_ROUNDS {
+    // In a dry run, the placeholders that stand in for checked sdists.
+    let mut stand_ins: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    // A dry run of sources alone built nothing: there is nothing to plan.
+    let rounds = if settings.dry_run && crate::requirement_lines(&resolver_args, &cwd).is_empty() {
+        0
+    } else {
+        MAX_STEERING + MAX_SDIST_ROUNDS
+    };
+    for _ in 0..rounds {
         match steering
             .plan(program, &resolver_args, &mut pages, min_age)
             .await
@@ -204,7 +212,10 @@ pub async fn run(
                 let known = files_checked.check(&checks, &mut pages, &rest).await;
                 let mut items = Vec::new();
                 for (i, ph) in &picked {
-                    let _ = std::fs::remove_file(placeholder_dir.path().join(&ph.wheel));
+                    // A dry run builds nothing: the placeholder stands in.
+                    if !settings.dry_run {
+                        let _ = std::fs::remove_file(placeholder_dir.path().join(&ph.wheel));
+                    }
                     let sdist = Planned {
                         requested: plan[*i].requested,
                         ..ph.sdist.clone()
@@ -218,6 +229,10 @@ pub async fn run(
                     .await?
                 {
                     return Ok(stop);
+                }
+                if settings.dry_run {
+                    stand_ins.extend(picked.into_iter().map(|(_, ph)| ph.wheel));
+                    break;
                 }
                 let mut holds = true;
                 for (i, ph) in &picked {
@@ -283,6 +298,27 @@ pub async fn run(
                     built.verified.path(),
                 )
                 .await?;
+                // A dry run builds nothing: placeholders made from the
+                // checked sdists' PKG-INFO let pip plan the rest.
+                if settings.dry_run {
+                    for item in &items {
+                        let placeholder = std::fs::read(&item.target)
+                            .ok()
+                            .and_then(|b| {
+                                top_level_text(&item.checked.package.path, &b, "/PKG-INFO")
+                            })
+                            .and_then(|m| crate::placeholder_wheel(&m).ok());
+                        if let Some((wheel, bytes)) = placeholder {
+                            std::fs::write(placeholder_dir.path().join(&wheel), bytes)
+                                .map_err(|e| Error::unavailable(e.to_string()))?;
+                            stand_ins.insert(wheel);
+                        }
+                    }
+                    if !resolver_args.contains(&placeholder_dir.path().display().to_string()) {
+                        resolver_args.push("--find-links".into());
+                        resolver_args.push(placeholder_dir.path().display().to_string());
+                    }
+                }
                 if let Some(stop) = round
                     .build(gate, &mut pages, items, &[], TOGETHER, &mut built)
                     .await?
@@ -315,6 +351,8 @@ pub async fn run(
         }
     }
 
+    // The sdists a dry run's placeholders stand for were checked already.
+    plan.retain(|p| !stand_ins.contains(&p.filename));
     let placeholder_url = format!("file://{}", placeholder_dir.path().display());
     if let Some(p) = plan.iter().find(|p| p.url.starts_with(&placeholder_url)) {
         return Err(Error::unavailable(format!(
@@ -1147,6 +1185,25 @@ impl Round<'_> {
                 checked.push(c);
             }
         }
+        // A dry run builds nothing: what it checked joins the plan's report,
+        // and what only a build could tell is said.
+        if self.settings.dry_run {
+            for (c, target) in checked.iter_mut().zip(&targets) {
+                let stands_in = target.starts_with(built.verified.path())
+                    && std::fs::read(target)
+                        .ok()
+                        .and_then(|b| top_level_text(&c.package.path, &b, "/PKG-INFO"))
+                        .is_some_and(|m| static_dependencies(&m));
+                if !stands_in {
+                    c.unknown(
+                        "dry run: not built, so what it depends on once built is not known or checked",
+                    );
+                }
+            }
+            built.checks.extend(checked);
+            built.round = Vec::new();
+            return Ok(None);
+        }
         // Everything known of the install is judged together: what earlier
         // rounds built, the rest of the plan, and this round.
         let all: Vec<Assessment> = built
@@ -1542,6 +1599,19 @@ fn sdist_build_requirements(label: &str, bytes: &[u8]) -> Vec<String> {
 
 /// The text of the file one directory down in an archive whose path ends
 /// with `suffix` (`name-1.0/PKG-INFO`, `name-1.0.dist-info/METADATA`).
+/// Whether an sdist's `PKG-INFO` says what it depends on, as the wheel
+/// built from it will: core metadata 2.1 or later (older versions often
+/// leave `Requires-Dist` to `setup.py`), not marked `Dynamic`.
+fn static_dependencies(pkg_info: &str) -> bool {
+    let version = crate::field(pkg_info, "Metadata-Version")
+        .first()
+        .and_then(|v| v.parse::<pep440_rs::Version>().ok());
+    let dynamic = crate::field(pkg_info, "Dynamic")
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case("requires-dist"));
+    version.is_some_and(|v| v >= pep440_rs::Version::new([2, 1])) && !dynamic
+}
+
 fn top_level_text(label: &str, bytes: &[u8], suffix: &str) -> Option<String> {
     let archive = warden_archive::read(label, bytes, &Limits::default()).ok()?;
     archive

@@ -16,6 +16,7 @@ pub struct Context {
     pub http: HttpClient,
     /// `--format json`: stdout is for warden's report only.
     pub json_output: bool,
+    pub dry_run: bool,
 }
 
 impl Context {
@@ -35,6 +36,7 @@ impl Context {
             env: Environment::from_process(),
             http: HttpClient::new(options)?,
             json_output: global.format == crate::cli::Format::Json,
+            dry_run: global.dry_run,
         })
     }
 
@@ -57,6 +59,7 @@ impl Context {
             policy,
             env: &self.env,
             json_output: self.json_output,
+            dry_run: self.dry_run,
         }
     }
 
