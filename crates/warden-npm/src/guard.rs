@@ -173,6 +173,7 @@ pub async fn run(
         project: &project,
         flags: request.args.install_flags(),
         settings,
+        global_npmrc: client.config.global_file.as_deref(),
     };
     // The project's own scripts: the user's code, run as npm runs them,
     // unless the policy turns them off. Not for scratch projects.
@@ -417,6 +418,9 @@ struct Install<'a> {
     /// The user's options that shape the install, each one word.
     flags: Vec<String>,
     settings: Settings<'a>,
+    /// npm's global configuration file, to which the approved packages
+    /// are added for `npm rebuild`.
+    global_npmrc: Option<&'a Path>,
 }
 
 impl Install<'_> {
@@ -465,11 +469,30 @@ impl Install<'_> {
             return Ok(code);
         }
         if !allow_scripts.is_empty() {
-            let mut rebuild = vec!["rebuild"];
+            // npm 11.16 and later keep their own allow-list of packages
+            // whose scripts may run (npm 12 runs no others, even on
+            // `rebuild`): the packages warden approved are added to a copy
+            // of the global configuration, for this rebuild only; the
+            // user's files are left as they are.
+            let config = tempfile::tempdir().map_err(|e| Error::unavailable(e.to_string()))?;
+            let global = config.path().join("npmrc");
+            std::fs::write(
+                &global,
+                allow_scripts_config(self.global_npmrc, allow_scripts),
+            )
+            .map_err(|e| Error::unavailable(e.to_string()))?;
+            // Given both ways: npm takes the environment's word over the
+            // command line's for where its global file is.
+            let mut env = self.settings.approved_env();
+            env.retain(|(k, _)| !k.eq_ignore_ascii_case("npm_config_globalconfig"));
+            env.push((
+                "npm_config_globalconfig".into(),
+                global.display().to_string(),
+            ));
+            let global = format!("--globalconfig={}", global.display());
+            let mut rebuild = vec!["rebuild", global.as_str()];
             rebuild.extend(allow_scripts.iter().map(String::as_str));
-            let code = self
-                .npm(&rebuild, Some(self.settings.approved_env()))
-                .await?;
+            let code = self.npm(&rebuild, Some(env)).await?;
             if code != 0 {
                 return Ok(code);
             }
@@ -491,6 +514,21 @@ impl Install<'_> {
         }
         Ok(0)
     }
+}
+
+/// npm's global configuration as it is, with `names` added to its
+/// `allow-scripts` list.
+fn allow_scripts_config(global: Option<&Path>, names: &[String]) -> Vec<u8> {
+    let mut text = global
+        .and_then(|g| std::fs::read(g).ok())
+        .unwrap_or_default();
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    for name in names {
+        text.extend_from_slice(format!("allow-scripts[]={name}\n").as_bytes());
+    }
+    text
 }
 
 #[allow(clippy::too_many_arguments)]

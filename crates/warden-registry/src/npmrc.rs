@@ -71,6 +71,8 @@ pub struct NpmConfig {
     scoped: BTreeMap<String, RedactedUrl>,
     /// Files that were read, in order of precedence (highest first).
     pub files: Vec<PathBuf>,
+    /// Where npm's global configuration file is, whether or not it exists.
+    pub global_file: Option<PathBuf>,
 }
 
 impl NpmConfig {
@@ -105,7 +107,7 @@ impl NpmConfig {
 
         // npm skips the project file when it is the same file as the user's.
         let project = project.filter(|p| Some(p) != user.as_ref());
-        for path in [project, user, global].into_iter().flatten() {
+        for path in [project, user, global.clone()].into_iter().flatten() {
             // npm reads its files lossily: one bad byte does not lose the
             // rest of the file, and warden reads them as npm does.
             match std::fs::read(&path) {
@@ -158,6 +160,7 @@ impl NpmConfig {
                 .map(|(k, v)| (k, v.as_directory()))
                 .collect(),
             files,
+            global_file: global,
         })
     }
 
