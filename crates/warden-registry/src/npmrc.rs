@@ -613,6 +613,7 @@ mod tests {
             registry: RedactedUrl::parse("http://h.example.org/").unwrap(),
             scoped: BTreeMap::new(),
             files: vec![],
+            global_file: None,
         };
         assert_eq!(
             cfg.credentials_for(&Url::parse("http://h.example.org/pkg").unwrap()),
