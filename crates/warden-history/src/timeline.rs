@@ -147,7 +147,13 @@ impl Timeline {
                     version: v.to_owned(),
                     published: doc.publish_times.get(v).copied(),
                     publisher,
-                    maintainers: (!m.maintainers.is_empty() || m.npm_user.is_some())
+                    // The registry writes `maintainers` when it records a
+                    // publish (`_npmUser`); without that record, the field is
+                    // whatever the package.json said (a mirror that strips
+                    // the registry's fields leaves the author's).
+                    maintainers: m
+                        .npm_user
+                        .is_some()
                         .then(|| m.maintainers.iter().map(|p| p.name.clone()).collect()),
                     trust,
                     attestation,
@@ -331,5 +337,33 @@ impl Timeline {
             .iter()
             .filter_map(|v| v.publisher.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use warden_registry::RedactedUrl;
+    use warden_registry::npm::Packument;
+
+    use super::*;
+
+    #[test]
+    fn maintainers_count_only_where_the_registry_recorded_the_publish() {
+        // A mirror that strips `_npmUser` leaves the `maintainers` the
+        // author wrote into package.json (ansi-regex 1.1.1 to 2.1.1): not
+        // the registry's word, so not facts to compare.
+        let doc = br#"{"name":"a","versions":{
+            "1.0.0":{"name":"a","version":"1.0.0","maintainers":["Someone <s@example.org>"]},
+            "1.1.0":{"name":"a","version":"1.1.0","maintainers":[{"name":"alice","email":"a@example.org"}],
+                     "_npmUser":{"name":"alice","email":"a@example.org"}}}}"#;
+        let url = RedactedUrl::parse("http://127.0.0.1:1/a").unwrap();
+        let timeline = Timeline::from_npm(&Packument::from_slice("a", &url, doc).unwrap());
+        assert_eq!(timeline.get("1.0.0").unwrap().maintainers, None);
+        assert_eq!(
+            timeline.get("1.1.0").unwrap().maintainers,
+            Some(vec!["alice".to_owned()])
+        );
     }
 }
