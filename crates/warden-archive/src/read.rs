@@ -123,16 +123,19 @@ pub fn read(artifact: &str, bytes: &[u8], limits: &Limits) -> Result<Archive, Er
         seen: HashSet::new(),
         folded: HashMap::new(),
         repeated: BTreeSet::new(),
+        links: Vec::new(),
         total: 0,
     };
     match format {
         Format::TarGz => {
             reader.tar(flate2::read::GzDecoder::new(bytes))?;
             reader.same_repeats(flate2::read::GzDecoder::new(bytes))?;
+            reader.resolve_links()?;
         }
         Format::Tar => {
             reader.tar(bytes)?;
             reader.same_repeats(bytes)?;
+            reader.resolve_links()?;
         }
         Format::Zip => reader.zip(bytes)?,
     }
@@ -155,6 +158,8 @@ struct Reader<'a> {
     /// `package/a`): npm's extractor writes each in turn, so they are
     /// accepted only when every copy has the same bytes.
     repeated: BTreeSet<String>,
+    /// Symbolic links inside the archive: (link, target), both normalised.
+    links: Vec<(String, String)>,
     total: u64,
 }
 
@@ -332,11 +337,24 @@ impl Reader<'_> {
             match kind {
                 T::Directory => continue,
                 T::Regular | T::Continuous => {}
+                // A link to another entry of the archive (sdists ship
+                // `README -> README.md`): read as that entry under this name,
+                // once the archive is read, so code behind a linked name
+                // (`setup.py -> build.py`) is read as what it runs. A link
+                // out of the archive is refused.
                 T::Symlink => {
-                    return Err(self.err(ErrorKind::Link {
-                        path,
-                        kind: "symbolic link",
-                    }));
+                    let target = entry
+                        .link_name_bytes()
+                        .and_then(|t| link_target(&path, &t))
+                        .ok_or_else(|| {
+                            self.err(ErrorKind::Link {
+                                path: path.clone(),
+                                kind: "symbolic link out of the archive",
+                            })
+                        })?;
+                    self.admit(&path, false)?;
+                    self.links.push((path, target));
+                    continue;
                 }
                 T::Link => {
                     return Err(self.err(ErrorKind::Link {
@@ -382,6 +400,53 @@ impl Reader<'_> {
                 Ok(Some(e)) => self.entries.push(e),
                 Ok(None) => return Err(self.file_too_large(&path)),
                 Err(e) => return Err(corrupt(self, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Each link inside the archive becomes a copy of what it points at
+    /// (a file, or every file under a directory), links to links
+    /// followed a few steps. A dangling link is nothing to read.
+    fn resolve_links(&mut self) -> Result<(), Error> {
+        let links = std::mem::take(&mut self.links);
+        // A file of the same name as a link: which one a reader keeps is
+        // an attack surface.
+        if let Some((link, _)) = links.iter().find(|(l, _)| self.repeated.contains(l)) {
+            return Err(self.err(ErrorKind::DuplicateDiffers { path: link.clone() }));
+        }
+        let targets: BTreeMap<&str, &str> = links
+            .iter()
+            .map(|(l, t)| (l.as_str(), t.as_str()))
+            .collect();
+        for (link, target) in &links {
+            let mut target = target.as_str();
+            for _ in 0..8 {
+                match targets.get(target) {
+                    Some(next) => target = next,
+                    None => break,
+                }
+            }
+            let dir = format!("{target}/");
+            let copies: Vec<Entry> = self
+                .entries
+                .iter()
+                .filter_map(|e| {
+                    let path = if e.path == target {
+                        link.clone()
+                    } else {
+                        format!("{link}/{}", e.path.strip_prefix(&dir)?)
+                    };
+                    Some(Entry { path, ..e.clone() })
+                })
+                .collect();
+            for copy in copies {
+                if self.entries.len() >= self.limits.max_entries {
+                    return Err(self.err(ErrorKind::TooManyEntries {
+                        limit: self.limits.max_entries,
+                    }));
+                }
+                self.entries.push(copy);
             }
         }
         Ok(())
@@ -488,6 +553,28 @@ impl Reader<'_> {
         }
         Ok(())
     }
+}
+
+/// Where a link at `link` pointing to `target` leads, normalised, when
+/// that stays inside the archive's top directory; else `None`.
+fn link_target(link: &str, target: &[u8]) -> Option<String> {
+    let target = std::str::from_utf8(target).ok()?;
+    if target.starts_with('/') || target.contains('\\') || target.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
+    let top = parts.first().copied()?;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (parts.first() == Some(&top) && parts.len() > 1).then(|| parts.join("/"))
 }
 
 /// A safe entry name, normalised: `/`-separated, relative, without empty,

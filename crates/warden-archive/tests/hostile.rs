@@ -79,19 +79,99 @@ fn backslash_and_drive_letter_paths() {
 }
 
 #[test]
-fn symlink() {
-    let bytes = tgz(&[raw_entry(
-        b"package/link",
-        tar::EntryType::Symlink,
-        b"",
-        Some("/etc/passwd"),
-    )]);
+fn symlink_out_of_the_archive() {
+    for target in ["/etc/passwd", "../../.ssh/id_rsa", "../other/x"] {
+        let bytes = tgz(&[raw_entry(
+            b"package/link",
+            tar::EntryType::Symlink,
+            b"",
+            Some(target),
+        )]);
+        assert!(
+            matches!(
+                kind_of(&bytes, &Limits::default()),
+                ErrorKind::Link {
+                    kind: "symbolic link out of the archive",
+                    ..
+                }
+            ),
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn symlinks_inside_the_archive_read_as_what_they_point_at() {
+    // simplepam 0.1.5 ships `README -> README.md`; a link can also hide
+    // what a well-known name runs (`setup.py -> build.py`).
+    let bytes = tgz(&[
+        raw_entry(
+            b"pkg-1.0/README",
+            tar::EntryType::Symlink,
+            b"",
+            Some("README.md"),
+        ),
+        raw_entry(
+            b"pkg-1.0/setup.py",
+            tar::EntryType::Symlink,
+            b"",
+            Some("tools/build.py"),
+        ),
+        file("pkg-1.0/tools/build.py", b"import os; os.system('id')"),
+        raw_entry(
+            b"pkg-1.0/lib",
+            tar::EntryType::Symlink,
+            b"",
+            Some("./tools"),
+        ),
+    ]);
+    let archive = read("pkg", &bytes, &Limits::default()).unwrap();
+    let text = |p: &str| {
+        archive
+            .entries
+            .iter()
+            .find(|e| e.path == p)
+            .and_then(|e| e.text())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        text("pkg-1.0/setup.py").as_deref(),
+        Some("import os; os.system('id')")
+    );
+    assert_eq!(
+        text("pkg-1.0/lib/build.py").as_deref(),
+        Some("import os; os.system('id')")
+    );
+    assert!(
+        text("pkg-1.0/README").is_none(),
+        "a dangling link is nothing to read"
+    );
+    // A link and a file under one name: refused.
+    let bytes = tgz(&[
+        file("pkg-1.0/setup.py", b"print('benign')"),
+        raw_entry(
+            b"pkg-1.0/setup.py",
+            tar::EntryType::Symlink,
+            b"",
+            Some("evil.py"),
+        ),
+    ]);
     assert!(matches!(
         kind_of(&bytes, &Limits::default()),
-        ErrorKind::Link {
-            kind: "symbolic link",
-            ..
-        }
+        ErrorKind::Duplicate { .. } | ErrorKind::DuplicateDiffers { .. }
+    ));
+    let bytes = tgz(&[
+        raw_entry(
+            b"pkg-1.0/setup.py",
+            tar::EntryType::Symlink,
+            b"",
+            Some("evil.py"),
+        ),
+        file("pkg-1.0/setup.py", b"print('benign')"),
+    ]);
+    assert!(matches!(
+        kind_of(&bytes, &Limits::default()),
+        ErrorKind::Duplicate { .. } | ErrorKind::DuplicateDiffers { .. }
     ));
 }
 

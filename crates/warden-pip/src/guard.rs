@@ -97,8 +97,15 @@ pub async fn run(
     // their PKG-INFO let one plan find them all.
     let placeholder_dir = tempdir()?;
     let roots = crate::requirement_lines(&resolver_args, &cwd);
-    let mut placeholders =
-        discover::sdist_only(&client, &mut pages, &roots, min_age, placeholder_dir.path()).await;
+    let mut placeholders = discover::sdist_only(
+        &client,
+        &mut pages,
+        &roots,
+        min_age,
+        placeholder_dir.path(),
+        &platform,
+    )
+    .await;
     if !placeholders.is_empty() {
         resolver_args.push("--find-links".into());
         resolver_args.push(placeholder_dir.path().display().to_string());
@@ -304,10 +311,8 @@ pub async fn run(
                     for item in &items {
                         let placeholder = std::fs::read(&item.target)
                             .ok()
-                            .and_then(|b| {
-                                top_level_text(&item.checked.package.path, &b, "/PKG-INFO")
-                            })
-                            .and_then(|m| crate::placeholder_wheel(&m).ok());
+                            .and_then(|b| crate::sdist_metadata(&item.checked.package.path, &b))
+                            .and_then(|(m, _)| crate::placeholder_wheel(&m).ok());
                         if let Some((wheel, bytes)) = placeholder {
                             std::fs::write(placeholder_dir.path().join(&wheel), bytes)
                                 .map_err(|e| Error::unavailable(e.to_string()))?;
@@ -1192,8 +1197,8 @@ impl Round<'_> {
                 let stands_in = target.starts_with(built.verified.path())
                     && std::fs::read(target)
                         .ok()
-                        .and_then(|b| top_level_text(&c.package.path, &b, "/PKG-INFO"))
-                        .is_some_and(|m| static_dependencies(&m));
+                        .and_then(|b| crate::sdist_metadata(&c.package.path, &b))
+                        .is_some_and(|(_, known)| known);
                 if !stands_in {
                     c.unknown(
                         "dry run: not built, so what it depends on once built is not known or checked",
@@ -1599,19 +1604,6 @@ fn sdist_build_requirements(label: &str, bytes: &[u8]) -> Vec<String> {
 
 /// The text of the file one directory down in an archive whose path ends
 /// with `suffix` (`name-1.0/PKG-INFO`, `name-1.0.dist-info/METADATA`).
-/// Whether an sdist's `PKG-INFO` says what it depends on, as the wheel
-/// built from it will: core metadata 2.1 or later (older versions often
-/// leave `Requires-Dist` to `setup.py`), not marked `Dynamic`.
-fn static_dependencies(pkg_info: &str) -> bool {
-    let version = crate::field(pkg_info, "Metadata-Version")
-        .first()
-        .and_then(|v| v.parse::<pep440_rs::Version>().ok());
-    let dynamic = crate::field(pkg_info, "Dynamic")
-        .iter()
-        .any(|f| f.eq_ignore_ascii_case("requires-dist"));
-    version.is_some_and(|v| v >= pep440_rs::Version::new([2, 1])) && !dynamic
-}
-
 fn top_level_text(label: &str, bytes: &[u8], suffix: &str) -> Option<String> {
     let archive = warden_archive::read(label, bytes, &Limits::default()).ok()?;
     archive

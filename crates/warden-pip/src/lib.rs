@@ -21,7 +21,7 @@ mod placeholder;
 mod sources;
 pub use placeholder::{
     Requirement, field, marker_extras, parse_requirement, placeholder_wheel, requirement_lines,
-    same_dependencies,
+    same_dependencies, sdist_metadata,
 };
 pub use sources::{
     Checkout, Source, SourceReq, Taken, build_requirements, git_checkout, take_sources,

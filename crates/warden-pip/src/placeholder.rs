@@ -207,6 +207,76 @@ pub fn same_dependencies(a: &str, b: &str) -> bool {
     key(a) == key(b)
 }
 
+/// An sdist's core metadata as a placeholder carries it, and whether it
+/// says what the wheel built from it will depend on: `PKG-INFO` 2.1 or
+/// later that does not mark `Requires-Dist` dynamic; or, for an older
+/// `PKG-INFO`, setuptools' `*.egg-info/requires.txt` (written from the
+/// same `install_requires`; no file there means none), whose lines are
+/// added as `Requires-Dist`. `None` when the sdist has no `PKG-INFO`.
+pub fn sdist_metadata(label: &str, bytes: &[u8]) -> Option<(String, bool)> {
+    let archive = warden_archive::read(label, bytes, &warden_archive::Limits::default()).ok()?;
+    let text = |pred: &dyn Fn(&[&str]) -> bool| {
+        archive.entries.iter().find_map(|e| {
+            let parts: Vec<&str> = e.path.split('/').collect();
+            pred(&parts).then(|| e.text().map(str::to_owned)).flatten()
+        })
+    };
+    let pkg_info = text(&|p| p.len() == 2 && p[1] == "PKG-INFO")?;
+    let version = field(&pkg_info, "Metadata-Version")
+        .first()
+        .and_then(|v| v.parse::<pep440_rs::Version>().ok());
+    let dynamic = field(&pkg_info, "Dynamic")
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case("requires-dist"));
+    if version.is_some_and(|v| v >= pep440_rs::Version::new([2, 1])) {
+        return Some((pkg_info, !dynamic));
+    }
+    let egg_info = |file: &'static str| {
+        move |p: &[&str]| {
+            let n = p.len();
+            (n == 3 || (n == 4 && p[1] == "src"))
+                && p[n - 2].ends_with(".egg-info")
+                && p[n - 1] == file
+        }
+    };
+    let Some(requires) = text(&egg_info("requires.txt")) else {
+        let has_egg_info = text(&egg_info("PKG-INFO")).is_some();
+        return Some((pkg_info, has_egg_info));
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut section = String::new();
+    for line in requires
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.to_owned();
+            continue;
+        }
+        let (extra, marker) = section.split_once(':').unwrap_or((section.as_str(), ""));
+        let condition = match (extra.is_empty(), marker.is_empty()) {
+            (true, true) => String::new(),
+            (true, false) => format!("; {marker}"),
+            (false, true) => format!("; extra == \"{extra}\""),
+            (false, false) => format!("; ({marker}) and extra == \"{extra}\""),
+        };
+        lines.push(format!("Requires-Dist: {line}{condition}"));
+    }
+    // Into the header block, before the description.
+    let (head, body) = pkg_info
+        .split_once("\n\n")
+        .map_or((pkg_info.as_str(), ""), |(h, b)| (h, b));
+    let mut out = head.trim_end().to_owned();
+    for l in lines {
+        out.push('\n');
+        out.push_str(&l);
+    }
+    out.push_str("\n\n");
+    out.push_str(body);
+    Some((out, true))
+}
+
 /// A wheel holding only `metadata` (a sdist's `PKG-INFO`): its file name
 /// and bytes. It carries no code, and warden never installs it.
 pub fn placeholder_wheel(metadata: &str) -> Result<(String, Vec<u8>), String> {

@@ -12,6 +12,9 @@ use jiff::SignedDuration;
 use warden_registry::pypi::{DistFile, DistKind, normalize_name};
 use warden_registry::{PypiClient, RedactedUrl};
 
+use warden_guard::artifact::Pick;
+use warden_guard::facts::Platform;
+
 use super::Pages;
 
 /// Projects looked at, at most: a bound on what a requirements set can
@@ -40,6 +43,7 @@ pub(super) async fn sdist_only(
     roots: &[String],
     min_age: SignedDuration,
     dir: &Path,
+    platform: &std::sync::Arc<Platform>,
 ) -> BTreeMap<String, Placeholder> {
     let mut wave: Vec<Requirement> = roots
         .iter()
@@ -77,9 +81,10 @@ pub(super) async fn sdist_only(
                 .collect();
             let client = client.clone();
             let limit = std::sync::Arc::clone(&limit);
+            let platform = std::sync::Arc::clone(platform);
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let release = release(&client, files, &req, min_age).await;
+                let release = release(&client, files, &req, min_age, &platform).await;
                 (req, release)
             });
         }
@@ -131,6 +136,7 @@ async fn release(
     files: Vec<DistFile>,
     req: &Requirement,
     min_age: SignedDuration,
+    platform: &Platform,
 ) -> Option<Release> {
     let specifiers: pep440_rs::VersionSpecifiers = req.specifiers.parse().ok()?;
     let exact = req.specifiers.contains("==");
@@ -155,7 +161,20 @@ async fn release(
             .filter(|f| f.version.as_ref() == Some(&version))
     };
     let label = format!("pypi:{}", req.name);
-    if of_version().any(|f| f.kind == DistKind::Wheel) {
+    // A release whose wheels are all for other platforms is, here, an sdist.
+    let wheels: Vec<&DistFile> = of_version().filter(|f| f.kind == DistKind::Wheel).collect();
+    let pure = wheels.iter().any(|f| {
+        crate::wheel_tags(&f.filename)
+            .iter()
+            .any(|t| t == "py3-none-any")
+    });
+    let installable = !wheels.is_empty()
+        && (pure
+            || match platform.get().await {
+                Some(tags) => Pick::Tags(tags).file(&wheels).is_some(),
+                None => true,
+            });
+    if installable {
         let wheel = of_version().find(|f| f.kind == DistKind::Wheel && f.has_metadata_file)?;
         let url = RedactedUrl::parse(&format!("{}.metadata", wheel.url.expose())).ok()?;
         let body = client
@@ -177,7 +196,7 @@ async fn release(
     if super::sha256_hex(&body) != *sha256 {
         return None;
     }
-    let metadata = super::top_level_text(&label, &body, "/PKG-INFO")?;
+    let (metadata, _) = crate::sdist_metadata(&label, &body)?;
     // A PKG-INFO that names another release would only mislead the plan.
     let names_it = |field: &str, want: &str| {
         crate::field(&metadata, field)
