@@ -318,6 +318,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_old_sdists_dependencies_come_from_its_egg_info() {
+        let sdist = |files: &[(&str, &str)]| {
+            let files: warden_testkit::build::Files = files
+                .iter()
+                .map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec()))
+                .collect();
+            warden_testkit::build::tar_gz("a-1.0", &files)
+        };
+        let old = "Metadata-Version: 1.1\nName: a\nVersion: 1.0\n\nLong text.\n";
+        let bytes = sdist(&[
+            ("PKG-INFO", old),
+            ("a.egg-info/PKG-INFO", old),
+            (
+                "a.egg-info/requires.txt",
+                "six>=1.0\n\n[socks]\nPySocks\n\n[:python_version < \"3\"]\nfutures\n",
+            ),
+        ]);
+        let (m, known) = sdist_metadata("a", &bytes).unwrap();
+        assert!(known);
+        assert_eq!(
+            field(&m, "Requires-Dist"),
+            [
+                "six>=1.0",
+                "PySocks; extra == \"socks\"",
+                "futures; python_version < \"3\""
+            ]
+        );
+        assert!(m.ends_with("\n\nLong text.\n"), "{m}");
+        // An egg-info without requires.txt: no dependencies. No egg-info at
+        // all (distutils): not known.
+        let none = sdist(&[("PKG-INFO", old), ("a.egg-info/PKG-INFO", old)]);
+        assert_eq!(sdist_metadata("a", &none).map(|(_, k)| k), Some(true));
+        let distutils = sdist(&[("PKG-INFO", old)]);
+        assert_eq!(sdist_metadata("a", &distutils).map(|(_, k)| k), Some(false));
+        // Metadata 2.1 speaks for itself, unless it says it is dynamic.
+        let new = sdist(&[(
+            "PKG-INFO",
+            "Metadata-Version: 2.2\nName: a\nVersion: 1.0\nDynamic: Requires-Dist\n",
+        )]);
+        assert_eq!(sdist_metadata("a", &new).map(|(_, k)| k), Some(false));
+    }
+
+    #[test]
     fn requirements() {
         let r =
             parse_requirement("Foo_Bar[Test, docs] >=1.0,<2 ; python_version >= '3.8'").unwrap();
