@@ -96,6 +96,10 @@ impl Surface {
 
 /// Commands a package must not install under its own name: whoever runs
 /// them afterwards runs the package instead.
+/// (package, command) pairs where the package is where the command comes
+/// from: npm has installed `npx` since npm 5.2; yarn installs `yarnpkg`.
+const COMPANION_COMMANDS: &[(&str, &str)] = &[("npm", "npx"), ("yarn", "yarnpkg")];
+
 pub const SHADOWED_COMMANDS: &[&str] = &[
     "pip",
     "pip3",
@@ -590,6 +594,10 @@ fn own_command(command: &str, package: Option<&str>) -> bool {
     let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
     let package = norm(package.rsplit('/').next().unwrap_or(package));
     let command = norm(command);
+    // Commands a tool has always shipped beside its own name.
+    if COMPANION_COMMANDS.contains(&(package.as_str(), command.as_str())) {
+        return true;
+    }
     let base = command.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
     command == package || base == package
 }
@@ -1120,6 +1128,9 @@ mod tests {
         assert!(own_command("virtualenv", Some("virtualenv")));
         assert!(!own_command("pip", Some("pip-helper")));
         assert!(!own_command("pip", None));
+        assert!(own_command("npx", Some("npm")), "npm has shipped npx since 5.2");
+        assert!(!own_command("npx", Some("npm-helper")));
+        assert!(!own_command("npm", Some("npx")));
         assert!(own_command("npm", Some("npm")));
     }
 
