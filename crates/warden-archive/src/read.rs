@@ -47,6 +47,8 @@ impl Default for Limits {
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     TarGz,
+    /// `.tar.bz2`: old sdists, which pip installs.
+    TarBz2,
     Tar,
     Zip,
 }
@@ -95,6 +97,8 @@ const HEAD: usize = 64;
 pub fn detect(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         Some(Format::TarGz)
+    } else if bytes.starts_with(b"BZh") {
+        Some(Format::TarBz2)
     } else if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         Some(Format::Zip)
     } else if bytes.len() >= 262 && &bytes[257..262] == b"ustar" {
@@ -130,6 +134,11 @@ pub fn read(artifact: &str, bytes: &[u8], limits: &Limits) -> Result<Archive, Er
         Format::TarGz => {
             reader.tar(flate2::read::GzDecoder::new(bytes))?;
             reader.same_repeats(flate2::read::GzDecoder::new(bytes))?;
+            reader.resolve_links()?;
+        }
+        Format::TarBz2 => {
+            reader.tar(bzip2::read::BzDecoder::new(bytes))?;
+            reader.same_repeats(bzip2::read::BzDecoder::new(bytes))?;
             reader.resolve_links()?;
         }
         Format::Tar => {

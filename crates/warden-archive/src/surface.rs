@@ -1128,7 +1128,10 @@ mod tests {
         assert!(own_command("virtualenv", Some("virtualenv")));
         assert!(!own_command("pip", Some("pip-helper")));
         assert!(!own_command("pip", None));
-        assert!(own_command("npx", Some("npm")), "npm has shipped npx since 5.2");
+        assert!(
+            own_command("npx", Some("npm")),
+            "npm has shipped npx since 5.2"
+        );
         assert!(!own_command("npx", Some("npm-helper")));
         assert!(!own_command("npm", Some("npx")));
         assert!(own_command("npm", Some("npm")));

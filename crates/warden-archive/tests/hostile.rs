@@ -473,3 +473,36 @@ fn zip_duplicate_names_are_refused_even_when_identical() {
         matches!(kind_of(&bytes, &Limits::default()), ErrorKind::Duplicate { path } if path == "pkg/a.py")
     );
 }
+
+#[test]
+fn a_bzip2_sdist_is_read_like_a_gzip_one() {
+    // guess_language-spirit 0.5.3 is published as .tar.bz2, which pip
+    // installs.
+    use std::io::Read;
+    let gz = tgz(&[file("a-1.0/PKG-INFO", b"Metadata-Version: 1.1\nName: a\n")]);
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut tar)
+        .unwrap();
+    let mut bz = Vec::new();
+    bzip2::read::BzEncoder::new(tar.as_slice(), bzip2::Compression::default())
+        .read_to_end(&mut bz)
+        .unwrap();
+    let archive = read("a-1.0.tar.bz2", &bz, &Limits::default()).unwrap();
+    assert_eq!(archive.format, Format::TarBz2);
+    assert_eq!(archive.entries[0].path, "a-1.0/PKG-INFO");
+    // A bomb is stopped the same way.
+    let zeros = vec![0u8; 64 * 1024 * 1024];
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(tgz(&[file("a-1.0/zeros", &zeros)]).as_slice())
+        .read_to_end(&mut tar)
+        .unwrap();
+    let mut bomb = Vec::new();
+    bzip2::read::BzEncoder::new(tar.as_slice(), bzip2::Compression::best())
+        .read_to_end(&mut bomb)
+        .unwrap();
+    assert!(matches!(
+        kind_of(&bomb, &Limits::default()),
+        ErrorKind::Ratio { .. }
+    ));
+}

@@ -297,7 +297,7 @@ pub async fn run(
                         "sdists built here keep needing further sdists; warden stops after {MAX_SDIST_ROUNDS} rounds"
                     )));
                 }
-                let items = index_sdists(
+                let mut items = index_sdists(
                     &checks,
                     &mut pages,
                     &sdist_only,
@@ -305,10 +305,11 @@ pub async fn run(
                     built.verified.path(),
                 )
                 .await?;
+                let mut plan_ends = false;
                 // A dry run builds nothing: placeholders made from the
                 // checked sdists' PKG-INFO let pip plan the rest.
                 if settings.dry_run {
-                    for item in &items {
+                    for item in &mut items {
                         let placeholder = std::fs::read(&item.target)
                             .ok()
                             .and_then(|b| crate::sdist_metadata(&item.checked.package.path, &b))
@@ -317,6 +318,11 @@ pub async fn run(
                             std::fs::write(placeholder_dir.path().join(&wheel), bytes)
                                 .map_err(|e| Error::unavailable(e.to_string()))?;
                             stand_ins.insert(wheel);
+                        } else {
+                            item.checked.unknown(
+                                "dry run: its metadata could not be read, so the rest of the plan is not known",
+                            );
+                            plan_ends = true;
                         }
                     }
                     if !resolver_args.contains(&placeholder_dir.path().display().to_string()) {
@@ -329,6 +335,9 @@ pub async fn run(
                     .await?
                 {
                     return Ok(stop);
+                }
+                if plan_ends {
+                    break;
                 }
             }
             // pip's resolver compared the files with the requirements'
