@@ -13,7 +13,7 @@ use crate::{Assessment, Finding};
 /// What reading an archive established.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchiveVerdict {
-    /// The rules and warden version that produced it.
+    /// The rules, the analyzer's code and warden version that produced it.
     fingerprint: String,
     pub surface: SurfaceFacts,
     pub findings: Vec<ArchiveFinding>,
@@ -115,7 +115,11 @@ fn fingerprint() -> String {
         .get_or_init(|| {
             let d = sha2::Sha256::digest(warden_rules::BUILTIN_RULES.as_bytes());
             let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
-            format!("{}:{FORMAT}:{hex}", env!("CARGO_PKG_VERSION"))
+            format!(
+                "{}:{FORMAT}:{hex}:{}",
+                env!("CARGO_PKG_VERSION"),
+                env!("WARDEN_ANALYZER_HASH")
+            )
         })
         .clone()
 }
