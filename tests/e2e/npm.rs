@@ -910,3 +910,41 @@ fn a_file_dependency_outside_the_project_installs_as_with_npm() {
     npm(&registry, &sandbox, &["ci"]).expect_code(0);
     assert_eq!(installed(&sandbox, "benign-lib").as_deref(), Some("1.1.0"));
 }
+
+#[test]
+fn npms_own_script_allow_list_agrees_with_warden() {
+    // npm 11.16 and later keep an allow-list of their own: the script
+    // warden approves runs (npm 12 would block it), and npm does not
+    // advise approving the one warden skipped.
+    let registry = TestRegistry::with_scenarios(&["realism", "npm-guard"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[[allow]]\npackage = \"npm:env-probe\"\nscripts = true\nreason = \"test probe\"\nexpires = \"2099-01-01\"\n",
+    )
+    .unwrap();
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["-y", "npm", "install", "canary-postinstall", "env-probe"]),
+    )
+    .expect_code(0);
+    assert!(
+        sandbox.canary("env-probe.env").exists(),
+        "the approved script ran"
+    );
+    assert!(
+        !sandbox.canary("canary-postinstall").exists(),
+        "the script warden did not approve did not run"
+    );
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        !said.contains("allowScripts") && !said.contains("install-scripts approve"),
+        "npm's advice contradicts warden's report: {said}"
+    );
+    assert!(
+        said.contains("install scripts skipped"),
+        "warden says what it skipped: {said}"
+    );
+}
