@@ -146,6 +146,18 @@ pub fn judge(
             unpublished: true,
         });
     };
+    // A fact missing here: a gap of the registry when no version has it,
+    // else unknown for this version.
+    let missing = |j: &mut Judgement,
+                   code: &'static str,
+                   none_has_it: bool,
+                   (gap, this_lacks): (&str, &str)| {
+        if none_has_it {
+            unpublished(j, code, gap);
+        } else {
+            unknown(j, code, this_lacks);
+        }
+    };
 
     // Provenance.
     let major = timeline.major(version);
@@ -245,21 +257,15 @@ pub fn judge(
                 ],
             );
         }
-        None if timeline.ecosystem == crate::Ecosystem::Npm => {
-            if timeline.versions.iter().all(|v| v.publisher.is_none()) {
-                unpublished(
-                    &mut j,
-                    "publisher-new",
-                    "the registry names no publisher for any version",
-                );
-            } else {
-                unknown(
-                    &mut j,
-                    "publisher-new",
-                    "the registry does not name who published this version",
-                );
-            }
-        }
+        None if timeline.ecosystem == crate::Ecosystem::Npm => missing(
+            &mut j,
+            "publisher-new",
+            timeline.versions.iter().all(|v| v.publisher.is_none()),
+            (
+                "the registry names no publisher for any version",
+                "the registry does not name who published this version",
+            ),
+        ),
         _ => {}
     }
 
@@ -286,21 +292,15 @@ pub fn judge(
                     );
                 }
             }
-            _ if timeline.ecosystem == crate::Ecosystem::Npm => {
-                if timeline.versions.iter().all(|v| v.maintainers.is_none()) {
-                    unpublished(
-                        &mut j,
-                        "maintainer-added",
-                        "the registry lists maintainers for no version",
-                    );
-                } else {
-                    unknown(
-                        &mut j,
-                        "maintainer-added",
-                        "the registry does not list maintainers per version",
-                    );
-                }
-            }
+            _ if timeline.ecosystem == crate::Ecosystem::Npm => missing(
+                &mut j,
+                "maintainer-added",
+                timeline.versions.iter().all(|v| v.maintainers.is_none()),
+                (
+                    "the registry lists maintainers for no version",
+                    "the registry does not list maintainers per version",
+                ),
+            ),
             _ => {}
         }
     }
@@ -351,15 +351,14 @@ pub fn judge(
                 }
             }
         }
-        None if timeline.versions.iter().all(|v| v.published.is_none()) => unpublished(
+        None => missing(
             &mut j,
             "release-too-fresh",
-            "the registry gives no publish time for any version",
-        ),
-        None => unknown(
-            &mut j,
-            "release-too-fresh",
-            "the registry does not give this version's publish time",
+            timeline.versions.iter().all(|v| v.published.is_none()),
+            (
+                "the registry gives no publish time for any version",
+                "the registry does not give this version's publish time",
+            ),
         ),
     }
     if let Some(first) = timeline.first_published() {
