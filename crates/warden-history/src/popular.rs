@@ -1,7 +1,7 @@
 //! The most-downloaded names of each ecosystem (`data/popular/`, made by
 //! `data/popular/generate`), and how close another name comes to them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use crate::Ecosystem;
@@ -14,6 +14,11 @@ struct Names {
     /// separators.
     list: Vec<Popular>,
     normalized: HashSet<String>,
+    /// Which popular names (by list position) a name could imitate, by
+    /// what both would share: the name without separators, the name
+    /// without its scope, the name itself and each one-character deletion
+    /// of it. A name is compared only with those, not the whole list.
+    by_key: HashMap<String, Vec<usize>>,
 }
 
 struct Popular {
@@ -37,7 +42,52 @@ fn load(ecosystem: Ecosystem, text: &'static str) -> Names {
         })
         .collect();
     let normalized = list.iter().map(|p| p.normalized.clone()).collect();
-    Names { list, normalized }
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, p) in list.iter().enumerate() {
+        let mut keys = vec![format!("s:{}", p.squashed), format!("n:{}", p.normalized)];
+        if let Some((_, name)) = p.normalized.split_once('/') {
+            keys.push(format!("u:{name}"));
+        }
+        keys.extend(deletions(&p.normalized).map(|d| format!("d:{d}")));
+        for k in keys {
+            by_key.entry(k).or_default().push(i);
+        }
+    }
+    Names {
+        list,
+        normalized,
+        by_key,
+    }
+}
+
+/// The name and each version of it with one character deleted.
+fn deletions(name: &str) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(name.to_owned()).chain(
+        name.char_indices()
+            .map(move |(i, c)| format!("{}{}", &name[..i], &name[i + c.len_utf8()..])),
+    )
+}
+
+/// The popular names `n` could imitate, in list order: a superset of the
+/// ones [`lookalike`]'s tests accept.
+fn candidates(names: &Names, n: &str, squashed: &str) -> BTreeSet<usize> {
+    let mut keys = vec![format!("s:{squashed}")];
+    if let Some((_, name)) = n.split_once('/') {
+        keys.push(format!("u:{name}"));
+    }
+    keys.extend(deletions(n).map(|d| format!("d:{d}")));
+    keys.extend(
+        SUFFIXES
+            .iter()
+            .filter_map(|s| n.strip_suffix(s))
+            .chain(PREFIXES.iter().filter_map(|s| n.strip_prefix(s)))
+            .map(|p| format!("n:{p}")),
+    );
+    keys.iter()
+        .filter_map(|k| names.by_key.get(k))
+        .flatten()
+        .copied()
+        .collect()
 }
 
 static NPM_NAMES: LazyLock<Names> = LazyLock::new(|| load(Ecosystem::Npm, NPM));
@@ -84,28 +134,34 @@ pub fn lookalike(ecosystem: Ecosystem, name: &str) -> Option<(String, &'static s
         return None;
     }
     let squashed = squash(&n);
-    let scoped = n.split_once('/');
-    for popular in &names.list {
-        let p = popular.normalized.as_str();
-        if p.len() < 4 {
-            continue;
+    candidates(names, &n, &squashed)
+        .into_iter()
+        .map(|i| &names.list[i])
+        .find_map(|p| imitates(&n, &squashed, p).map(|how| (p.name.to_owned(), how)))
+}
+
+/// How `n` (normalised; `squashed` without separators) imitates `popular`,
+/// if it does.
+fn imitates(n: &str, squashed: &str, popular: &Popular) -> Option<&'static str> {
+    let p = popular.normalized.as_str();
+    if p.len() < 4 {
+        return None;
+    }
+    if squashed == popular.squashed {
+        return Some("separator swap");
+    }
+    if let (Some((ns, nn)), Some((ps, pn))) = (n.split_once('/'), p.split_once('/')) {
+        if nn == pn && ns != ps && edit_distance(ns, ps) <= 2 {
+            return Some("scope swap");
         }
-        if squashed == popular.squashed {
-            return Some((popular.name.to_owned(), "separator swap"));
-        }
-        if let (Some((ns, nn)), Some((ps, pn))) = (scoped, p.split_once('/')) {
-            if nn == pn && ns != ps && edit_distance(ns, ps) <= 2 {
-                return Some((popular.name.to_owned(), "scope swap"));
-            }
-        }
-        if p.len() >= 5 && n.len().abs_diff(p.len()) <= 1 && one_edit(&n, p) {
-            return Some((popular.name.to_owned(), "one edit"));
-        }
-        if SUFFIXES.iter().any(|s| n.strip_suffix(s) == Some(p))
-            || PREFIXES.iter().any(|s| n.strip_prefix(s) == Some(p))
-        {
-            return Some((popular.name.to_owned(), "added affix"));
-        }
+    }
+    if p.len() >= 5 && n.len().abs_diff(p.len()) <= 1 && one_edit(n, p) {
+        return Some("one edit");
+    }
+    if SUFFIXES.iter().any(|s| n.strip_suffix(s) == Some(p))
+        || PREFIXES.iter().any(|s| n.strip_prefix(s) == Some(p))
+    {
+        return Some("added affix");
     }
     None
 }
@@ -202,6 +258,57 @@ mod tests {
             Some("separator swap")
         );
         assert!(lookalike(Ecosystem::Npm, "zzqqxv-internal-tool").is_none());
+    }
+
+    #[test]
+    fn the_index_finds_what_comparing_with_every_name_finds() {
+        for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
+            let names = names(eco);
+            let scan = |name: &str| {
+                let n = normalize(eco, name);
+                if names.normalized.contains(&n) {
+                    return None;
+                }
+                let squashed = squash(&n);
+                names
+                    .list
+                    .iter()
+                    .find_map(|p| imitates(&n, &squashed, p).map(|how| (p.name.to_owned(), how)))
+            };
+            // Every kind of imitation of the first 150 names, and names
+            // that imitate nothing.
+            let mut tried = 0;
+            for p in names.list.iter().take(150) {
+                let base = p.normalized.as_str();
+                let mut variants = vec![
+                    format!("{base}x"),
+                    format!("x{base}"),
+                    base.replacen('-', "_", 1),
+                    format!("{base}-js"),
+                    format!("node-{base}"),
+                    format!("@other/{}", base.rsplit('/').next().unwrap_or(base)),
+                ];
+                let chars: Vec<char> = base.chars().collect();
+                for i in 0..chars.len() {
+                    let mut del = chars.clone();
+                    del.remove(i);
+                    variants.push(del.iter().collect());
+                    let mut sub = chars.clone();
+                    sub[i] = 'q';
+                    variants.push(sub.iter().collect());
+                    if i + 1 < chars.len() {
+                        let mut swap = chars.clone();
+                        swap.swap(i, i + 1);
+                        variants.push(swap.iter().collect());
+                    }
+                }
+                for v in variants {
+                    tried += 1;
+                    assert_eq!(lookalike(eco, &v), scan(&v), "{eco:?} {v}");
+                }
+            }
+            assert!(tried > 1500);
+        }
     }
 
     #[test]
