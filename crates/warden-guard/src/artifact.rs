@@ -91,10 +91,14 @@ impl Pick<'_> {
     /// Whether the choice among `files` depends on the platform: not when
     /// there is one file, or a wheel every Python 3 installs.
     pub fn depends_on_platform(files: &[&DistFile]) -> bool {
-        files.len() > 1
-            && !files
-                .iter()
-                .any(|f| wheel_tags(&f.filename).iter().any(|t| t == "py3-none-any"))
+        files.len() > 1 && !Self::has_pure_wheel(files)
+    }
+
+    /// Whether one of `files` is a wheel every Python 3 installs.
+    pub fn has_pure_wheel(files: &[&DistFile]) -> bool {
+        files
+            .iter()
+            .any(|f| wheel_tags(&f.filename).iter().any(|t| t == "py3-none-any"))
     }
 }
 

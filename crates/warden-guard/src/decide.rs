@@ -106,6 +106,8 @@ pub struct Decision {
     pub unused_allow: Vec<String>,
     /// Allow entries past their `expires` date: they no longer count.
     pub expired_allow: Vec<String>,
+    /// What the policy makes of the packages' `registry_gaps`.
+    pub registry_gaps: RegistryGaps,
 }
 
 impl Decision {
@@ -283,6 +285,7 @@ pub fn decide(
             .iter()
             .map(|a| a.origin.clone())
             .collect(),
+        registry_gaps: policy.registry_gaps,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use warden_policy::Policy;
+use warden_policy::{Policy, RegistryGaps};
 
 use crate::decide::{Decision, PackageDecision, Stop};
 use crate::vocab::Ecosystem;
@@ -87,9 +87,21 @@ pub struct Report {
     pub unused_allow: Vec<String>,
     /// Allow entries past their `expires` date: they no longer count.
     pub expired_allow: Vec<String>,
+    /// What the policy made of the packages' registry gaps.
+    #[serde(skip)]
+    pub registry_gaps: RegistryGaps,
 }
 
 impl Report {
+    /// Each registry gap of the plan, with how many packages it concerns.
+    pub fn gap_counts(&self) -> BTreeMap<&str, usize> {
+        let mut gaps = BTreeMap::new();
+        for g in self.packages.iter().flat_map(|p| &p.registry_gaps) {
+            *gaps.entry(g.as_str()).or_default() += 1;
+        }
+        gaps
+    }
+
     pub fn new(command: String, tool: &str, decision: Decision, result: Outcome) -> Self {
         Self {
             command,
@@ -101,6 +113,7 @@ impl Report {
             packages: decision.packages,
             unused_allow: decision.unused_allow,
             expired_allow: decision.expired_allow,
+            registry_gaps: decision.registry_gaps,
         }
     }
 }

@@ -52,28 +52,9 @@ pub fn analyze(
     let surface = warden_archive::surface(&archive, hint);
     let mut findings = surface_findings(&surface);
     findings.extend(RuleSet::builtin().check(&surface));
-    escalate_credential_reads(&mut findings);
+    RuleSet::builtin().escalate(&mut findings);
     findings.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.file.cmp(&b.file)));
     Ok(Analysis { surface, findings })
-}
-
-/// Rules whose matches send data off the machine.
-const SENDS: &[&str] = &["network-send", "exfiltration-endpoint", "raw-ip-url"];
-
-/// Reading a credential file is what tools that honour a project's
-/// `.npmrc` do too; reading one in code that also sends data is how tokens
-/// are stolen: then it is denied.
-fn escalate_credential_reads(findings: &mut [Finding]) {
-    let sends = findings
-        .iter()
-        .any(|f| SENDS.contains(&f.rule.as_str()) && f.runs != Runs::Never);
-    if !sends {
-        return;
-    }
-    for f in findings.iter_mut().filter(|f| f.rule == "credential-files") {
-        f.level = Level::Deny;
-        f.summary = format!("{} in code that also sends data", f.summary);
-    }
 }
 
 /// Finding levels are the policy's.
@@ -134,6 +115,14 @@ pub struct Rule {
     kind: Kind,
     #[serde(default)]
     threshold: usize,
+    /// Rules whose findings in the same artifact's code make this one a
+    /// deny (reading credentials is a warning; reading and sending them is
+    /// theft).
+    #[serde(default)]
+    deny_with: Vec<String>,
+    /// What the summary then adds.
+    #[serde(default)]
+    deny_with_says: String,
     #[serde(default)]
     pub positive: Vec<String>,
     #[serde(default)]
@@ -217,6 +206,25 @@ impl RuleSet {
             set,
             patterns,
         })
+    }
+
+    /// Raises each finding whose rule names, in `deny-with`, another rule
+    /// that also fired in code that runs.
+    pub fn escalate(&self, findings: &mut [Finding]) {
+        let fired: std::collections::BTreeSet<String> = findings
+            .iter()
+            .filter(|f| f.runs != Runs::Never)
+            .map(|f| f.rule.clone())
+            .collect();
+        for f in findings.iter_mut() {
+            let Some(rule) = self.rules.iter().find(|r| r.id == f.rule) else {
+                continue;
+            };
+            if rule.deny_with.iter().any(|w| fired.contains(w)) {
+                f.level = Level::Deny;
+                f.summary = format!("{} {}", f.summary, rule.deny_with_says);
+            }
+        }
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -369,7 +377,7 @@ mod tests {
                 .iter()
                 .flat_map(|t| set.check_text("npm", Runs::Install, "index.js", t))
                 .collect();
-            escalate_credential_reads(&mut found);
+            set.escalate(&mut found);
             found
                 .iter()
                 .find(|f| f.rule == "credential-files")

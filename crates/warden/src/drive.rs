@@ -11,7 +11,7 @@ use warden_guard::{
     Approval, Approved, Assessment, Ecosystem, Gate, Level, Outcome, Phase, Report, Scripts, Stop,
     Stopped, Verdict,
 };
-use warden_policy::Policy;
+use warden_policy::{Policy, RegistryGaps};
 
 use crate::cli::{Format, GlobalArgs};
 use crate::exit;
@@ -325,20 +325,10 @@ fn human(r: &Report) -> String {
 /// Checks the registry gives no facts for, each said once with how many
 /// packages it concerns and what the policy makes of it.
 fn registry_gaps(out: &mut String, r: &Report) {
-    let mut gaps: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for p in &r.packages {
-        for g in &p.registry_gaps {
-            *gaps.entry(g.as_str()).or_default() += 1;
-        }
-    }
+    let gaps = r.gap_counts();
     if gaps.is_empty() {
         return;
     }
-    let counted = r.packages.iter().any(|p| {
-        p.registry_gaps
-            .first()
-            .is_some_and(|g| p.unknown.contains(g))
-    });
     let _ = writeln!(
         out,
         "
@@ -351,7 +341,7 @@ not checked: the registry publishes nothing for these checks, for any version"
             if n == 1 { "" } else { "s" }
         );
     }
-    if counted {
+    if r.registry_gaps == RegistryGaps::Unknown {
         let _ = writeln!(
             out,
             "  each counts as unknown (policy: registry-gaps = \"unknown\"); to install without these checks on this registry, add to warden.toml:\n    [settings]\n    registry-gaps = \"note\""

@@ -163,13 +163,8 @@ async fn release(
     let label = format!("pypi:{}", req.name);
     // A release whose wheels are all for other platforms is, here, an sdist.
     let wheels: Vec<&DistFile> = of_version().filter(|f| f.kind == DistKind::Wheel).collect();
-    let pure = wheels.iter().any(|f| {
-        crate::wheel_tags(&f.filename)
-            .iter()
-            .any(|t| t == "py3-none-any")
-    });
     let installable = !wheels.is_empty()
-        && (pure
+        && (Pick::has_pure_wheel(&wheels)
             || match platform.get().await {
                 Some(tags) => Pick::Tags(tags).file(&wheels).is_some(),
                 None => true,
