@@ -44,6 +44,12 @@ impl Platform {
         }
     }
 
+    /// The file choice for this platform: by its tags, or when they cannot
+    /// be had, what pip prefers anywhere.
+    pub async fn pick(&self) -> Pick<'_> {
+        self.get().await.map_or(Pick::Any, Pick::Tags)
+    }
+
     pub async fn get(&self) -> Option<&[String]> {
         self.tags
             .get_or_init(|| async {

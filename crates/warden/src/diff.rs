@@ -97,10 +97,7 @@ pub async fn run(ctx: &Context, args: &DiffArgs, format: Format) -> Result<Strin
             let project = client.project(&index, &name).await?;
             // The files pip would install here, for both versions.
             let platform = warden_pip::platform(&ctx.python_program());
-            let pick = platform.get().await.map_or(
-                warden_guard::artifact::Pick::Any,
-                warden_guard::artifact::Pick::Tags,
-            );
+            let pick = platform.pick().await;
             let ((fa, a), (fb, b)) = tokio::try_join!(
                 warden_guard::artifact::pypi(&client, &project, &args.from, pick),
                 warden_guard::artifact::pypi(&client, &project, &args.to, pick)

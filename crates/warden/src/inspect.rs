@@ -160,10 +160,7 @@ pub async fn run(
                 }
             }
             let platform = warden_pip::platform(&ctx.python_program());
-            let pick = platform.get().await.map_or(
-                warden_guard::artifact::Pick::Any,
-                warden_guard::artifact::Pick::Tags,
-            );
+            let pick = platform.pick().await;
             let surface = warden_guard::artifact::pypi(&client, &project, &selected, pick).await;
             let history = warden_guard::facts::pypi(
                 &client,
