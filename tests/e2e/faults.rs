@@ -77,7 +77,7 @@ fn assert_unknown(out: &Output, name: &str, what: &str, context: &str) {
     assert_eq!(p["verdict"], "unknown", "{context}: {report}");
     let reasons = p["unknown"].to_string();
     assert!(reasons.contains(what), "{context}: {reasons}");
-    assert_eq!(report["result"]["kind"], "incomplete", "{context}");
+    assert_eq!(report["outcome"], "incomplete", "{context}");
 }
 
 /// Each fault in turn on `path`: `run` ends with `name` unknown for a
@@ -123,7 +123,7 @@ fn advisory_faults_make_a_known_malicious_version_unknown_never_allowed() {
             assert!(
                 line.contains("\"verdict\":\"unknown\"")
                     && line.contains("known-malicious: ")
-                    && line.contains("\"kind\":\"incomplete\""),
+                    && line.contains("\"outcome\":\"incomplete\""),
                 "{line}"
             );
         },

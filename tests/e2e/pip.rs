@@ -139,16 +139,16 @@ fn requirement_hashes_are_honoured_and_a_wrong_one_refused() {
     )
     .expect_code(77);
     let report = crate::json(&out);
-    assert_eq!(report["result"]["kind"], "blocked", "{report}");
+    assert_eq!(report["outcome"], "blocked", "{report}");
     assert_eq!(
         report["packages"][0]["findings"][0]["code"],
         "integrity-mismatch"
     );
     let log = std::fs::read_to_string(sandbox.project().join(".warden/decisions.jsonl")).unwrap();
     assert!(
-        log.lines()
-            .last()
-            .is_some_and(|l| l.contains("integrity-mismatch") && l.contains("\"kind\":\"blocked\"")),
+        log.lines().last().is_some_and(
+            |l| l.contains("integrity-mismatch") && l.contains("\"outcome\":\"blocked\"")
+        ),
         "{log}"
     );
 
@@ -253,7 +253,7 @@ fn a_benign_sdist_is_built_and_installed_only_once_allowed() {
     );
     let out = out.expect_code(0);
     let report = crate::json(&out);
-    assert_eq!(report["result"]["kind"], "dry-run", "{report}");
+    assert_eq!(report["outcome"], "dry-run", "{report}");
     assert_eq!(report["summary"]["unknown"], 0, "{report}");
     assert!(report.to_string().contains("sdist-build"), "{report}");
 
@@ -504,7 +504,7 @@ fn a_dry_run_with_sdists_checks_the_whole_plan_and_builds_nothing() {
         ["pypi:benign-wheel", "pypi:chain-a", "pypi:chain-b"].into(),
         "{report}"
     );
-    assert_eq!(report["result"]["kind"], "dry-run", "{report}");
+    assert_eq!(report["outcome"], "dry-run", "{report}");
     // A denied wheel beside an sdist is found by the same dry run.
     let out = dry(&["chain-a", "evil-pth"]).expect_code(77);
     let report = crate::json(&out);

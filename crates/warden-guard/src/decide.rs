@@ -10,9 +10,6 @@ use warden_policy::{Level, OnError, Policy, RegistryGaps, Subject};
 use crate::PlanCode;
 use crate::vocab::{Assessment, Ecosystem};
 
-/// How long a pasted allow entry lasts by default: trust decays.
-const ALLOW_DAYS: i64 = 90;
-
 /// A package's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -163,7 +160,7 @@ pub fn decide(
 ) -> Decision {
     let mut used = BTreeSet::new();
     let expires = today
-        .checked_add(jiff::Span::new().days(ALLOW_DAYS))
+        .checked_add(jiff::Span::new().days(policy.allow_expiry_days))
         .unwrap_or(today);
     let mut packages = Vec::new();
     for a in assessments {

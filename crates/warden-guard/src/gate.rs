@@ -47,4 +47,19 @@ pub trait Gate {
 
     /// `done` of `total` packages checked.
     fn progress(&mut self, _done: usize, _total: usize) {}
+
+    /// The pipeline starts a step (planning, checking, building,
+    /// installing): shown as progress on a terminal and, with `-v`, logged
+    /// with its timing.
+    fn step(&mut self, _what: &str) {}
+}
+
+/// Logs (at `-v`) the command line of a package manager warden is about to
+/// start, with credentials redacted.
+pub fn log_command(cmd: &std::process::Command) {
+    let line: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    tracing::info!("running: {}", warden_registry::redact_text(&line.join(" ")));
 }

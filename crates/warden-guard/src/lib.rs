@@ -32,7 +32,7 @@ pub use decide::{
 };
 pub use env::{approved_env, is_secret_name};
 pub use error::{Error, io};
-pub use gate::{Approved, Gate, Phase, Stopped};
+pub use gate::{Approved, Gate, Phase, Stopped, log_command};
 pub use report::{Approval, Outcome, Report, log_lines, policy_digest};
 pub use settings::Settings;
 pub use tasks::CheckTasks;

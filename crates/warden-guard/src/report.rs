@@ -10,13 +10,14 @@ use crate::decide::{Decision, PackageDecision, Stop};
 use crate::vocab::Ecosystem;
 
 /// What became of a guarded run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Allowed; the package manager is about to run.
     Allowed,
     /// Allowed, and `--dry-run`: nothing ran.
     DryRun,
+    /// `warden check`: judged, and nothing installs.
+    Checked,
     /// A package is denied: nothing ran (exit 77).
     Blocked,
     /// Checks could not be completed under `on-error = "deny"` (exit 69).
@@ -37,21 +38,43 @@ impl Outcome {
         }
     }
 
+    /// The machine-readable name, as in `--format json` and the decision
+    /// log (`docs/json.md`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::DryRun => "dry-run",
+            Self::Checked => "checked",
+            Self::Blocked => "blocked",
+            Self::Incomplete => "incomplete",
+            Self::Declined => "declined",
+            Self::Installed => "installed",
+            Self::Failed { .. } => "failed",
+        }
+    }
+
     /// One sentence for people.
     pub fn sentence(self, tool: &str) -> String {
         match self {
             Self::Allowed => format!("allowed: running {tool}"),
             Self::DryRun => format!("allowed (dry run: {tool} did not run)"),
+            Self::Checked => "allowed: nothing was installed (check only)".to_owned(),
             Self::Blocked => {
                 format!("blocked: {tool} did not run and the project's files are unchanged")
             }
             Self::Incomplete => format!(
                 "checks could not be completed (policy: on-error = deny): {tool} did not run"
             ),
-            Self::Declined => format!("declined: {tool} did not run"),
+            Self::Declined => format!("declined at the prompt: {tool} did not run"),
             Self::Installed => format!("installed: {tool} succeeded"),
             Self::Failed { code } => format!("{tool} failed with exit code {code}"),
         }
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -78,10 +101,13 @@ pub struct Report {
     pub ecosystem: Ecosystem,
     pub packages: Vec<PackageDecision>,
     pub summary: BTreeMap<&'static str, usize>,
-    /// One sentence: what happens next.
-    pub outcome: String,
-    /// The same, typed.
-    pub result: Outcome,
+    /// What became of the run (`installed`, `blocked`, ...).
+    pub outcome: Outcome,
+    /// The same in one sentence for people.
+    pub message: String,
+    /// warden's exit code, once the run has ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
     pub approval: Approval,
     /// Allow entries that matched nothing in this run (`file:line`).
     pub unused_allow: Vec<String>,
@@ -107,8 +133,9 @@ impl Report {
             command,
             ecosystem: decision.ecosystem,
             summary: decision.summary(),
-            outcome: result.sentence(tool),
-            result,
+            message: result.sentence(tool),
+            outcome: result,
+            exit_code: None,
             approval: Approval::NotNeeded,
             packages: decision.packages,
             unused_allow: decision.unused_allow,
@@ -148,7 +175,8 @@ pub fn log_lines(report: &Report, policy_digest: &str, time: &str) -> String {
             "unknown": p.unknown,
             "verdict": p.verdict,
             "scripts": p.scripts,
-            "outcome": report.result,
+            "outcome": report.outcome,
+            "exit_code": report.exit_code,
             "approval": report.approval,
             "policy_digest": policy_digest,
         });

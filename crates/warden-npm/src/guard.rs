@@ -118,6 +118,7 @@ pub async fn run(
             (plan, None)
         }
         _ => {
+            gate.step("planning: npm resolves the install (no scripts run)");
             let before = jiff::Timestamp::now().checked_sub(min_age).ok();
             // An exact pin to a release younger than the minimum age cannot
             // resolve "before" it: resolve without the age limit, and let the
@@ -143,6 +144,7 @@ pub async fn run(
         .filter(|p| p.integrity.is_none() && matches!(p.source, Source::Registry(_)))
         .map(|p| p.path.clone())
         .collect();
+    gate.step(&format!("checking {} packages", packages.len()));
     let checked = check_all(
         &client,
         stash.path(),

@@ -494,6 +494,7 @@ pub async fn resolve(
     if let Some(t) = before {
         cmd.arg(format!("--before={}", t.strftime("%Y-%m-%dT%H:%M:%SZ")));
     }
+    warden_guard::log_command(&cmd);
     // Awaited, and killed if warden's run is dropped (an interrupt): the
     // scratch copy, `.npmrc` included, is removed as the run unwinds.
     let out = tokio::process::Command::from(cmd)

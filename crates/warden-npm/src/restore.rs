@@ -151,6 +151,7 @@ impl Drop for Running {
 /// an interrupt can stop warden's run: the child is then interrupted too.
 pub async fn wait_interruptible(mut cmd: Command) -> Result<ExitStatus, Error> {
     let program = cmd.get_program().to_string_lossy().into_owned();
+    warden_guard::log_command(&cmd);
     let child = cmd
         .spawn()
         .map_err(|e| Error::unavailable(format!("could not run `{program}`: {e}")))?;

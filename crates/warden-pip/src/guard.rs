@@ -142,6 +142,7 @@ pub async fn run(
         // plan without the sources built is checked once they are.
         let mut known = Vec::new();
         if !roots.is_empty() {
+            gate.step("planning: pip's resolver, from published wheels (nothing is built)");
             match steering
                 .plan(program, &resolver_args, &mut pages, min_age)
                 .await
@@ -193,6 +194,7 @@ pub async fn run(
         MAX_STEERING + MAX_SDIST_ROUNDS
     };
     for _ in 0..rounds {
+        gate.step("planning: pip's resolver, from published wheels (nothing is built)");
         match steering
             .plan(program, &resolver_args, &mut pages, min_age)
             .await
@@ -387,6 +389,7 @@ pub async fn run(
             files.insert(p.filename.clone(), bytes.clone());
         }
     }
+    gate.step(&format!("checking {} files", to_check.len()));
     checked.extend(files_checked.check(&checks, &mut pages, &to_check).await);
     for p in &to_check {
         if let Some(b) = files_checked.take_bytes(&p.url) {
@@ -569,6 +572,7 @@ fn run_pip(
     let mut cmd = Command::new(pip);
     cmd.args(prefix);
     args(&mut cmd);
+    warden_guard::log_command(&cmd);
     cmd.env_clear()
         .envs(env.iter().cloned())
         .stdout(settings.tool_stdout())
@@ -1230,6 +1234,11 @@ impl Round<'_> {
         if let Err(stop) = gate.gate(Ecosystem::Pypi, &all, Phase::Build) {
             return Ok(Some((stop.output, stop.code)));
         }
+        gate.step(&format!(
+            "building {} checked source{}",
+            targets.len(),
+            if targets.len() == 1 { "" } else { "s" }
+        ));
         let env = self.settings.approved_env();
         // Sources are built one by one, each into its own directory, so
         // which wheel came from which requirement is known; index sdists

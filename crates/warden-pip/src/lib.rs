@@ -361,6 +361,7 @@ pub fn plan(
     if let Some(c) = constraints {
         cmd.arg("-c").arg(c);
     }
+    warden_guard::log_command(&cmd);
     let out = cmd.output().map_err(|source| Error::Spawn {
         program: program.clone(),
         source,
@@ -413,8 +414,8 @@ pub fn install_pinned(
     let (program, prefix) = pip
         .split_first()
         .ok_or_else(|| Error::Report("no pip to run".into()))?;
-    Command::new(program)
-        .args(prefix)
+    let mut cmd = Command::new(program);
+    cmd.args(prefix)
         .arg("install")
         .args([
             "--no-index",
@@ -428,12 +429,12 @@ pub fn install_pinned(
         .args(flags)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(stdout)
-        .status()
-        .map_err(|source| Error::Spawn {
-            program: program.clone(),
-            source,
-        })
+        .stdout(stdout);
+    warden_guard::log_command(&cmd);
+    cmd.status().map_err(|source| Error::Spawn {
+        program: program.clone(),
+        source,
+    })
 }
 
 /// A guarded pip command line, read once: the command, the requirements

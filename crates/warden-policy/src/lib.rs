@@ -101,6 +101,8 @@ struct RawSettings {
     keep_env: Option<Vec<String>>,
     /// Whether the project's own lifecycle scripts run after an install.
     project_scripts: Option<bool>,
+    /// How long a suggested or `policy allow` entry lasts.
+    allow_expiry: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +297,8 @@ fn same_repository(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone, Serialize)]
 pub struct Policy {
     pub min_release_age_hours: u64,
+    /// Days a suggested allow entry lasts (`allow-expiry`, 90 by default).
+    pub allow_expiry_days: i64,
     pub on_error: OnError,
     pub registry_gaps: RegistryGaps,
     pub hide_env: Vec<String>,
@@ -315,6 +319,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             min_release_age_hours: 48,
+            allow_expiry_days: 90,
             on_error: OnError::Deny,
             registry_gaps: RegistryGaps::Unknown,
             hide_env: Vec::new(),
@@ -387,6 +392,21 @@ impl Policy {
                     Err(e) => problems.push(format!(
                         "{}: `min-release-age`: {e}",
                         locate("min-release-age", 0)
+                    )),
+                }
+            }
+            if let Some(expiry) = s.allow_expiry {
+                match parse_age(&expiry) {
+                    Ok(h) if h >= 24 => {
+                        self.allow_expiry_days = i64::try_from(h / 24).unwrap_or(90)
+                    }
+                    Ok(_) => problems.push(format!(
+                        "{}: `allow-expiry`: at least a day",
+                        locate("allow-expiry", 0)
+                    )),
+                    Err(e) => problems.push(format!(
+                        "{}: `allow-expiry`: {e}",
+                        locate("allow-expiry", 0)
                     )),
                 }
             }

@@ -95,6 +95,8 @@ pub struct Response {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub requests: AtomicU64,
+    /// Answered from the cache without asking the registry.
+    pub from_cache: AtomicU64,
     pub not_modified: AtomicU64,
     pub bytes: AtomicU64,
     pub retries: AtomicU64,
@@ -178,14 +180,17 @@ impl HttpClient {
             .is_some_and(|(meta, _)| meta.fresh_until.is_some_and(|t| t > now_seconds()));
         if self.options.offline || fresh {
             return match cached {
-                Some((meta, body)) => Ok(Response {
-                    body,
-                    origin: Origin::Cache,
-                    content_type: meta.content_type,
-                    etag: None,
-                    last_modified: None,
-                    fresh_until: None,
-                }),
+                Some((meta, body)) => {
+                    self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+                    Ok(Response {
+                        body,
+                        origin: Origin::Cache,
+                        content_type: meta.content_type,
+                        etag: None,
+                        last_modified: None,
+                        fresh_until: None,
+                    })
+                }
                 None => Err(Error::NotCached {
                     package: package.to_owned(),
                     url: url.clone(),

@@ -23,9 +23,13 @@ Exit codes:
   78  bad configuration (policy file, or a registry setting warden cannot read)
   130 interrupted: the package manager was stopped, the project's files put back
 
-Warnings: on a terminal warden asks before installing; with --yes, without a
-terminal, or with CI set, it goes on. Every decision is recorded in
-.warden/decisions.jsonl with who approved it and what happened.";
+Warnings: on a terminal warden shows the report and asks `N packages have
+warnings: install anyway? [y/N]`; anything but yes stops with 77. With --yes,
+without a terminal (stdin not a tty), or with CI set, nobody is asked and the
+install goes on; a deny or an unknown under on-error = deny still stops it.
+Every decision is recorded in .warden/decisions.jsonl with who approved it and
+what happened. Progress and colour appear only on a terminal (NO_COLOR,
+CLICOLOR_FORCE and --color are honoured).";
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -54,9 +58,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
-    /// Output format of reports.
+    /// Output format of reports (`sarif` and `github`: `warden check` only).
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// When to colour the report.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 
     /// `warden npm`/`pip`: check and report, but do not run the package manager.
     #[arg(long, global = true)]
@@ -75,7 +83,8 @@ pub struct GlobalArgs {
     )]
     pub decision_log: PathBuf,
 
-    /// Show what warden is doing (repeat for more).
+    /// Show warden's steps with timings (`-v`), warden's debug (`-vv`),
+    /// and the libraries' debug too (`-vvv`).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -130,9 +139,64 @@ pub enum Command {
     )]
     Pip(GuardArgs),
 
-    /// Validate or create the policy file (`warden.toml`).
+    /// Judge what a lockfile or requirements file would install, without
+    /// installing anything: for CI and code review.
+    ///
+    /// Takes `package-lock.json`, `npm-shrinkwrap.json` (or the directory
+    /// holding one) or a pip requirements file (with or without hashes).
+    /// Nothing is installed or built and no package code runs; npm and pip
+    /// are asked only for their configuration and, for requirements, pip's
+    /// resolver plans from published wheels. Exits 0, 77 or 69 like the
+    /// guard.
+    #[command(
+        after_help = "Examples:\n  warden check package-lock.json\n  warden check requirements.txt --format sarif > warden.sarif\n  warden check . --format github"
+    )]
+    Check(CheckArgs),
+
+    /// Validate or create the policy file (`warden.toml`), or add an allow
+    /// entry to it.
     #[command(subcommand)]
     Policy(PolicyCommand),
+
+    /// Print shell functions that send `npm`, `npx`, `pip`, `pip3` and
+    /// `python -m pip` through warden.
+    #[command(
+        after_help = "Add to your shell's start-up file:\n  bash:       eval \"$(warden shell-init bash)\"        (~/.bashrc)\n  zsh:        eval \"$(warden shell-init zsh)\"         (~/.zshrc)\n  fish:       warden shell-init fish | source        (~/.config/fish/config.fish)\n  PowerShell: warden shell-init powershell | Out-String | Invoke-Expression  ($PROFILE)\nTo undo: remove that line; `warden shell-init --uninstall SHELL` prints what\nremoves the functions from the running shell."
+    )]
+    ShellInit(ShellInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A lockfile, a requirements file, or a directory with a lockfile.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The npm registry to ask, instead of npm's configured one.
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+
+    /// The Python index to ask, instead of pip's configured one.
+    #[arg(long, short = 'i', value_name = "URL")]
+    pub index_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellInitArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+
+    /// Print what removes the functions from the running shell instead.
+    #[arg(long)]
+    pub uninstall: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +225,38 @@ pub enum PolicyCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Add an allow entry to the policy file in force (`--policy`, else
+    /// the nearest `warden.toml`, else a new one here), keeping its
+    /// comments and layout.
+    #[command(
+        after_help = "Examples:\n  warden policy allow npm:esbuild@0.25.0 --finding install-script-added --reason \"reviewed the postinstall\"\n  warden policy allow pypi:grpcio==1.66.1 --finding sdist-build --reason \"builds from source on musl\" --expires 30d"
+    )]
+    Allow(AllowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AllowArgs {
+    /// `npm:<name>[@<version>]` or `pypi:<name>[==<version>]`; without a
+    /// version the entry covers every version.
+    #[arg(value_name = "PACKAGE")]
+    pub package: String,
+
+    /// A finding code the entry allows (repeat for more) [default: every finding].
+    #[arg(long = "finding", value_name = "CODE")]
+    pub findings: Vec<String>,
+
+    /// Why this is trusted: read by whoever reviews the entry next.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+
+    /// When the entry stops counting: a date (`2027-03-01`) or a time from
+    /// today (`30d`, `12w`) [default: the policy's `allow-expiry`, 90 days].
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+
+    /// Let the package's install scripts run too.
+    #[arg(long)]
+    pub scripts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +305,10 @@ pub struct InspectArgs {
     #[arg(long, value_name = "VERSION")]
     pub from: Option<String>,
 
+    /// Show only the latest N versions.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
     /// Minimum age of a release, in hours, below which it is too fresh.
     #[arg(long, default_value_t = 48, value_name = "HOURS")]
     pub min_release_age: u64,
@@ -218,4 +318,15 @@ pub struct InspectArgs {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }

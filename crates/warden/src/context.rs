@@ -40,6 +40,12 @@ impl Context {
         })
     }
 
+    /// For `warden check`: a dry run, whatever the flags say.
+    pub fn checking(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
+
     /// The program to ask for npm's defaults: `WARDEN_NPM` or `npm`.
     fn npm_program(&self) -> String {
         self.env.var("WARDEN_NPM").unwrap_or("npm").to_owned()

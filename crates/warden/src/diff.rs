@@ -118,12 +118,20 @@ pub async fn run(ctx: &Context, args: &DiffArgs, format: Format) -> Result<Strin
     };
     let report = diff(package, from, to);
     Ok(match format {
-        Format::Json => format!(
+        Format::Json | Format::Sarif | Format::Github => format!(
             "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
         Format::Human => human(&report),
     })
+}
+
+fn plural_files(n: usize) -> String {
+    if n == 1 {
+        "1 file".to_owned()
+    } else {
+        format!("{n} files")
+    }
 }
 
 fn item_key(i: &Item) -> (String, String, String) {
@@ -173,9 +181,13 @@ fn diff(package: String, (from, a): (String, Analysis), (to, b): (String, Analys
         .iter()
         .map(|f| (f.rule.clone(), f.file.clone()))
         .collect();
+    let python = package.starts_with("pypi:");
     DiffReport {
         scripts: compare(&a.surface.scripts, &b.surface.scripts),
-        dependencies: compare(&a.surface.dependencies, &b.surface.dependencies),
+        dependencies: compare(
+            &normalized(&a.surface.dependencies, python),
+            &normalized(&b.surface.dependencies, python),
+        ),
         new_findings: b
             .findings
             .iter()
@@ -189,6 +201,30 @@ fn diff(package: String, (from, a): (String, Analysis), (to, b): (String, Analys
         surface_removed,
         changed_files,
     }
+}
+
+/// Dependencies as compared: spacing collapsed, and Python requirements
+/// in PEP 508's canonical form (`Foo_Bar (>=1.0)` is `foo-bar>=1.0`), so
+/// only real changes show.
+fn normalized(deps: &BTreeMap<String, String>, python: bool) -> BTreeMap<String, String> {
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    deps.iter()
+        .map(|(k, v)| {
+            let key = if python {
+                let (requirement, suffix) = match k.strip_suffix(" (build)") {
+                    Some(r) => (r, " (build)"),
+                    None => (k.as_str(), ""),
+                };
+                match requirement.parse::<pep508_rs::Requirement<pep508_rs::VerbatimUrl>>() {
+                    Ok(r) => format!("{r}{suffix}"),
+                    Err(_) => squash(k),
+                }
+            } else {
+                squash(k)
+            };
+            (key, squash(v))
+        })
+        .collect()
 }
 
 fn human(r: &DiffReport) -> String {
@@ -212,8 +248,14 @@ fn human(r: &DiffReport) -> String {
     };
     section(&mut out, "install scripts", &r.scripts);
     section(&mut out, "dependencies", &r.dependencies);
-    if r.surface_added.is_empty() && r.surface_removed.is_empty() {
+    if r.surface_added.is_empty() && r.surface_removed.is_empty() && r.changed_files.is_empty() {
         let _ = writeln!(out, "install surface: unchanged");
+    } else if r.surface_added.is_empty() && r.surface_removed.is_empty() {
+        let _ = writeln!(
+            out,
+            "install surface: the same entries; {} changed (below)",
+            plural_files(r.changed_files.len())
+        );
     } else {
         let _ = writeln!(out, "install surface:");
         for i in &r.surface_added {
@@ -241,4 +283,61 @@ fn human(r: &DiffReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    fn deps(items: &[&str]) -> BTreeMap<String, String> {
+        items
+            .iter()
+            .map(|k| ((*k).to_owned(), String::new()))
+            .collect()
+    }
+
+    #[test]
+    fn requirements_that_differ_only_in_spelling_are_the_same() {
+        let a = super::normalized(
+            &deps(&[
+                "Requests (>=2.0,<3) ; extra == 'socks'",
+                "Foo_Bar>=1.0 (build)",
+            ]),
+            true,
+        );
+        let b = super::normalized(
+            &deps(&[
+                "requests<3,>=2.0; extra==\"socks\"",
+                "foo-bar >= 1.0 (build)",
+            ]),
+            true,
+        );
+        assert_eq!(a, b);
+        let c = super::compare(&a, &super::normalized(&deps(&["requests>=2.1,<3"]), true));
+        assert_eq!(c.added.len(), 1);
+        assert_eq!(c.removed.len(), 2);
+    }
+
+    #[test]
+    fn a_changed_file_is_never_reported_as_unchanged() {
+        let mut r = super::DiffReport {
+            package: "npm:x".into(),
+            from: "1.0.0".into(),
+            to: "1.0.1".into(),
+            scripts: super::Changes::default(),
+            surface_added: Vec::new(),
+            surface_removed: Vec::new(),
+            changed_files: vec![super::FileDiff {
+                path: "install.js".into(),
+                diff: "--- a\n+++ b\n+evil()\n".into(),
+            }],
+            dependencies: super::Changes::default(),
+            new_findings: Vec::new(),
+        };
+        let text = super::human(&r);
+        assert!(!text.contains("install surface: unchanged"), "{text}");
+        assert!(text.contains("1 file changed"), "{text}");
+        r.changed_files.clear();
+        assert!(super::human(&r).contains("install surface: unchanged"));
+    }
 }

@@ -8,19 +8,29 @@ use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 
 use warden_guard::{
-    Approval, Approved, Assessment, Ecosystem, Gate, Level, Outcome, Phase, Report, Scripts, Stop,
-    Stopped, Verdict,
+    Approval, Approved, Assessment, Ecosystem, Gate, Level, Outcome, PackageDecision, Phase,
+    Report, Scripts, Stop, Stopped, Verdict,
 };
 use warden_policy::{Policy, RegistryGaps};
 
 use crate::cli::{Format, GlobalArgs};
 use crate::exit;
+use crate::progress::Progress;
+use crate::style::{Paint, doc_anchor, why};
+
+/// What a guarded run is for: installing, or `warden check` (judge only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Install,
+    Check,
+}
 
 /// The binary's side of a guarded run: decides, shows the report, asks
 /// when a warning needs a yes, and records what happened.
 pub(crate) struct Run<'a> {
     global: &'a GlobalArgs,
     policy: &'a Policy,
+    mode: Mode,
     /// The package manager, as shown: `npm`, `pip`, `python -m pip`.
     tool: String,
     /// The command line, credentials redacted.
@@ -30,10 +40,13 @@ pub(crate) struct Run<'a> {
     digest: String,
     /// The report of the approval the package manager runs under.
     going: Option<Report>,
+    /// The report the run ended with: stopped, or finished.
+    ended: Option<Report>,
     /// Packages with warnings a person said yes to (`name@version`): not
     /// asked about again in a later phase of the same run.
     confirmed: BTreeSet<String>,
     progress: Progress,
+    paint: Paint,
 }
 
 impl<'a> Run<'a> {
@@ -47,38 +60,76 @@ impl<'a> Run<'a> {
         Self {
             global,
             policy,
+            mode: Mode::Install,
             tool: program.join(" "),
             command: command_line(program, args),
             log: project.join(&global.decision_log),
             digest: warden_guard::policy_digest(policy),
             going: None,
+            ended: None,
             confirmed: BTreeSet::new(),
-            progress: Progress::new(),
+            progress: Progress::new(crate::progress::shows_progress(
+                std::io::stderr().is_terminal(),
+                global.verbose,
+            )),
+            paint: Paint::for_stdout(global.color),
         }
     }
 
+    /// `warden check`: judged, never installed, and shown as `command`.
+    pub fn checking(mut self, command: String) -> Self {
+        self.mode = Mode::Check;
+        self.command = command;
+        self
+    }
+
+    /// The report the run ended with, once it has.
+    pub fn ended(&self) -> Option<&Report> {
+        self.ended.as_ref()
+    }
+
+    /// The output for the end of the run: under `--format json`, the one
+    /// document of the report the run ended with; else `output` (what the
+    /// pipeline printed last).
+    pub fn final_output(&self, output: String) -> String {
+        match (self.global.format, &self.ended) {
+            (Format::Json, Some(report)) => json(report),
+            _ => output,
+        }
+    }
+
+    /// The whole report, as `--format` wants it.
     fn render(&self, report: &Report) -> String {
         match self.global.format {
-            Format::Json => format!(
-                "{}\n",
-                serde_json::to_string_pretty(report).unwrap_or_default()
-            ),
-            Format::Human => human(report),
+            Format::Human => human(report, self.paint),
+            _ => json(report),
         }
     }
 
     /// Stops the run: recorded, and shown with `note` (what was not done)
-    /// in the report's own outcome, so JSON stays one document.
-    fn stop(&self, report: &Report, note: &str, code: u8) -> Stopped {
+    /// in the report's own message, so JSON stays one document. `shown`:
+    /// the person has seen the report already (at the prompt).
+    fn stop(&mut self, report: &Report, note: &str, code: u8, shown: bool) -> Stopped {
         let mut report = report.clone();
         if !note.is_empty() {
-            report.outcome = format!("{}; {}", report.outcome, note.trim_end());
+            report.message = format!("{}; {}", report.message, note.trim_end());
         }
+        report.exit_code = Some(code);
         append_log(&self.log, &report, &self.digest);
-        Stopped {
-            output: self.render(&report),
-            code,
-        }
+        let output = if shown && self.global.format == Format::Human {
+            format!("{}\n", report.message)
+        } else {
+            self.render(&report)
+        };
+        self.ended = Some(report);
+        Stopped { output, code }
+    }
+
+    fn print(&mut self, text: &str) {
+        self.progress.finish();
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
     }
 }
 
@@ -96,6 +147,16 @@ impl Gate for Run<'_> {
             self.policy,
             jiff::Zoned::now().date(),
         );
+        tracing::info!(
+            "decided on {} packages: {}",
+            decision.packages.len(),
+            decision
+                .summary()
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let warned: BTreeSet<String> = decision
             .packages
             .iter()
@@ -104,52 +165,75 @@ impl Gate for Run<'_> {
             .collect();
         let needs_yes = decision.needs_confirmation();
         let stop = decision.stop;
-        let result = match (stop, self.global.dry_run) {
-            (Some(stop), _) => Outcome::of_stop(stop),
-            (None, true) => Outcome::DryRun,
-            (None, false) => Outcome::Allowed,
+        let dry = self.global.dry_run || self.mode == Mode::Check;
+        let result = match (stop, dry, self.mode) {
+            (Some(stop), _, _) => Outcome::of_stop(stop),
+            (None, true, Mode::Check) => Outcome::Checked,
+            (None, true, Mode::Install) => Outcome::DryRun,
+            (None, false, _) => Outcome::Allowed,
         };
         let mut report = Report::new(self.command.clone(), &self.tool, decision, result);
         let approved = Approved {
             allow_scripts: warden_guard::allow_scripts(&report.packages),
         };
         match stop {
-            Some(Stop::Blocked) => return Err(self.stop(&report, "", exit::BLOCKED)),
-            Some(Stop::Incomplete) => return Err(self.stop(&report, "", exit::UNAVAILABLE)),
+            Some(Stop::Blocked) => return Err(self.stop(&report, "", exit::BLOCKED, false)),
+            Some(Stop::Incomplete) => {
+                return Err(self.stop(&report, "", exit::UNAVAILABLE, false));
+            }
             None => {}
         }
-        if self.global.dry_run {
+        if dry {
             return Err(match phase {
-                Phase::Install => self.stop(&report, "", exit::OK),
+                Phase::Install => self.stop(&report, "", exit::OK, false),
                 Phase::Build => self.stop(
                     &report,
                     "dry run: nothing was built, so what the builds would depend on is not known or checked",
                     exit::UNAVAILABLE,
+                    false,
                 ),
             });
         }
+        let mut shown = false;
         if needs_yes {
             report.approval = approval(self.global);
-            let new: Vec<&String> = warned.difference(&self.confirmed).collect();
-            if report.approval == Approval::Prompt && !new.is_empty() {
-                if !ask(&self.render(&report)) {
-                    report.result = Outcome::Declined;
-                    report.outcome = Outcome::Declined.sentence(&self.tool);
+            let new = warned.difference(&self.confirmed).count();
+            if report.approval == Approval::Prompt && new > 0 {
+                // The report without its last sentence: nothing is decided
+                // until the person answers.
+                let mut asking = report.clone();
+                asking.message = String::new();
+                let text = human(&asking, self.paint);
+                self.print(&text);
+                shown = true;
+                let what = match phase {
+                    Phase::Build => "build",
+                    Phase::Install => "install",
+                };
+                if !ask(&prompt(new, what)) {
+                    report.outcome = Outcome::Declined;
+                    report.message = Outcome::Declined.sentence(&self.tool);
                     let note = match phase {
                         Phase::Build => "nothing was built",
                         Phase::Install => "",
                     };
-                    return Err(self.stop(&report, note, exit::BLOCKED));
+                    return Err(self.stop(&report, note, exit::BLOCKED, true));
                 }
                 self.confirmed.extend(warned);
             }
         }
         // A build is followed by the decision on the whole plan: that one
-        // is shown and recorded.
+        // is shown and recorded. Under `--format json` it is shown once the
+        // package manager has finished, with what became of it.
         if phase == Phase::Install {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(self.render(&report).as_bytes());
-            let _ = out.flush();
+            if self.global.format == Format::Human {
+                let text = if shown {
+                    format!("{}\n", report.message)
+                } else {
+                    human(&report, self.paint)
+                };
+                self.print(&text);
+            }
             self.going = Some(report);
         }
         Ok(approved)
@@ -157,12 +241,15 @@ impl Gate for Run<'_> {
 
     fn finished(&mut self, code: u8) {
         if let Some(mut report) = self.going.take() {
-            report.result = if code == exit::OK {
+            report.outcome = if code == exit::OK {
                 Outcome::Installed
             } else {
                 Outcome::Failed { code }
             };
+            report.message = report.outcome.sentence(&self.tool);
+            report.exit_code = Some(code);
             append_log(&self.log, &report, &self.digest);
+            self.ended = Some(report);
         }
     }
 
@@ -174,38 +261,26 @@ impl Gate for Run<'_> {
     fn progress(&mut self, done: usize, total: usize) {
         self.progress.tick(done, total);
     }
+
+    fn step(&mut self, what: &str) {
+        self.progress.step(what);
+    }
 }
 
-/// A one-line progress count on stderr, shown only on a terminal and only
-/// once checking has taken more than a moment.
-struct Progress {
-    started: std::time::Instant,
-    shown: bool,
-    enabled: bool,
+/// The question asked on the terminal.
+fn prompt(packages: usize, what: &str) -> String {
+    if packages == 1 {
+        format!("1 package has warnings: {what} anyway? [y/N] ")
+    } else {
+        format!("{packages} packages have warnings: {what} anyway? [y/N] ")
+    }
 }
 
-impl Progress {
-    fn new() -> Self {
-        Self {
-            started: std::time::Instant::now(),
-            shown: false,
-            enabled: std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn tick(&mut self, done: usize, total: usize) {
-        if self.enabled && self.started.elapsed() > std::time::Duration::from_millis(800) {
-            self.shown = true;
-            eprint!("\rwarden: checked {done}/{total} packages");
-        }
-    }
-
-    fn finish(&mut self) {
-        if self.shown {
-            eprintln!();
-            self.shown = false;
-        }
-    }
+fn json(report: &Report) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(report).unwrap_or_default()
+    )
 }
 
 /// Who approves going on past warnings: `--yes`, nobody to ask (no
@@ -220,9 +295,9 @@ fn approval(global: &GlobalArgs) -> Approval {
     }
 }
 
-/// Asks on the terminal.
-fn ask(report: &str) -> bool {
-    eprint!("{report}warnings above: install anyway? [y/N] ");
+/// Asks on the terminal; anything but yes is no.
+fn ask(question: &str) -> bool {
+    eprint!("{question}");
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     matches!(answer.trim(), "y" | "Y" | "yes")
@@ -245,7 +320,10 @@ fn append_log(path: &Path, report: &Report, digest: &str) {
     }
 }
 
-fn human(r: &Report) -> String {
+/// The report for people: each package with something to say, each
+/// finding with why it fires, its evidence, where it is documented, and
+/// the allow entry that would accept it.
+fn human(r: &Report, paint: Paint) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "warden: {}", r.command);
     for p in &r.packages {
@@ -264,7 +342,12 @@ fn human(r: &Report) -> String {
         if shown.is_empty() && unknown.is_empty() && !skipped {
             continue;
         }
-        let _ = writeln!(out, "\n{}@{}  {}", p.package, p.version, p.verdict.as_str());
+        let _ = writeln!(
+            out,
+            "\n{}  {}",
+            paint.bold(&format!("{}@{}", p.package, p.version)),
+            paint.verdict(p.verdict)
+        );
         for f in shown {
             let by = f
                 .allowed_by
@@ -273,23 +356,36 @@ fn human(r: &Report) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {:<5} {}  {}{by}",
-                f.level.as_str(),
-                f.code,
+                "  {} {}  {}{by}",
+                paint.level(f.level),
+                paint.bold(&f.code),
                 f.summary
             );
             if !f.evidence.is_empty() {
                 let _ = writeln!(out, "        {}", f.evidence);
             }
+            if let Some(why) = why(&f.code) {
+                let _ = writeln!(out, "        {}", paint.dim(&format!("why: {why}")));
+            }
+            let _ = writeln!(
+                out,
+                "        {}",
+                paint.dim(&format!("see {}", doc_anchor(&f.code)))
+            );
             if f.allowed_by.is_none() {
-                let _ = writeln!(out, "        to allow, add to warden.toml:");
+                let _ = writeln!(
+                    out,
+                    "        to allow, add to warden.toml (or run `warden policy allow {} --finding {} --reason TEXT`):",
+                    allow_target(r, p),
+                    f.code
+                );
                 for line in f.allow.lines() {
                     let _ = writeln!(out, "          {line}");
                 }
             }
         }
         for u in unknown {
-            let _ = writeln!(out, "  unknown: {u}");
+            let _ = writeln!(out, "  {} {u}", paint.unknown("unknown:"));
         }
         if skipped {
             let _ = writeln!(
@@ -311,15 +407,29 @@ fn human(r: &Report) -> String {
     let s = &r.summary;
     let _ = writeln!(
         out,
-        "\n{} packages: {} allowed, {} warned, {} denied, {} unknown. {}",
+        "\n{} packages: {} allowed, {} warned, {} denied, {} unknown.",
         r.packages.len(),
         s.get("allow").unwrap_or(&0),
         s.get("warn").unwrap_or(&0),
         s.get("deny").unwrap_or(&0),
         s.get("unknown").unwrap_or(&0),
-        r.outcome
     );
+    if !r.message.is_empty() {
+        let _ = writeln!(out, "{}", paint.bold(&r.message));
+    }
     out
+}
+
+/// `npm:name@version` or `pypi:name==version`, as `warden policy allow`
+/// takes it; the name alone for what is not a release.
+fn allow_target(r: &Report, p: &PackageDecision) -> String {
+    if !p.version.starts_with(|c: char| c.is_ascii_digit()) {
+        return p.package.clone();
+    }
+    match r.ecosystem {
+        Ecosystem::Npm => format!("{}@{}", p.package, p.version),
+        Ecosystem::Pypi => format!("{}=={}", p.package, p.version),
+    }
 }
 
 /// Checks the registry gives no facts for, each said once with how many

@@ -35,6 +35,26 @@ impl Failure {
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code)
     }
+
+    /// The failure as the one JSON document `--format json` prints
+    /// (`docs/json.md`): `outcome` is `error` (or `interrupted`).
+    pub fn json(&self) -> String {
+        let outcome = if self.code == INTERRUPTED {
+            "interrupted"
+        } else {
+            "error"
+        };
+        let doc = serde_json::json!({
+            "outcome": outcome,
+            "message": self.message,
+            "hint": self.hint,
+            "exit_code": self.code,
+        });
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        )
+    }
 }
 
 impl From<warden_registry::Error> for Failure {

@@ -81,7 +81,7 @@ pub async fn run(
     let min_age = jiff::SignedDuration::from_hours(
         i64::try_from(args.min_release_age).unwrap_or(i64::MAX / 3600),
     );
-    let report = match Target::parse(&args.package)? {
+    let mut report = match Target::parse(&args.package)? {
         Target::Npm { name, version } => {
             let client = ctx.npm_with_registry(args.registry.as_ref())?;
             let doc = client.packument(&name).await?;
@@ -183,9 +183,10 @@ pub async fn run(
             report
         }
     };
+    report.order(args.limit);
     let code = report.exit_code();
     let text = match format {
-        Format::Json => {
+        Format::Json | Format::Sarif | Format::Github => {
             let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
             text.push('\n');
             text
@@ -541,6 +542,15 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 impl Report {
+    /// Versions latest first (semver or PEP 440 order), at most `limit` of
+    /// them, the selected version always among them.
+    fn order(&mut self, limit: Option<usize>) {
+        match self {
+            Self::Npm(r) => latest_first(&mut r.versions, limit, |v| v.version == r.selected),
+            Self::Pypi(r) => latest_first(&mut r.versions, limit, |v| v.version == r.selected),
+        }
+    }
+
     fn set_surface(&mut self, result: Result<(Option<String>, Analysis), Failure>) {
         let surface = match result {
             Ok((file, analysis)) => SurfaceReport {
@@ -878,5 +888,31 @@ mod tests {
     fn table_aligns_columns() {
         let t = table(&["A", "BB"], &[vec!["long".into(), "x".into()]]);
         assert_eq!(t, "A     BB\nlong  x\n");
+    }
+}
+
+/// Reverses `versions` (sorted oldest first) and keeps the first `limit`,
+/// plus the selected one wherever it is.
+fn latest_first<T>(versions: &mut Vec<T>, limit: Option<usize>, selected: impl Fn(&T) -> bool) {
+    versions.reverse();
+    if let Some(limit) = limit {
+        let mut i = 0;
+        versions.retain(|v| {
+            i += 1;
+            i <= limit || selected(v)
+        });
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    #[test]
+    fn latest_first_keeps_the_limit_and_the_selected_version() {
+        let mut v = vec![1, 2, 3, 4, 5];
+        super::latest_first(&mut v, Some(2), |x| *x == 1);
+        assert_eq!(v, [5, 4, 1]);
+        let mut all = vec![1, 2, 3];
+        super::latest_first(&mut all, None, |_| false);
+        assert_eq!(all, [3, 2, 1]);
     }
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod check;
 mod cli;
 mod context;
 mod diff;
@@ -10,7 +11,10 @@ mod exit;
 mod guard;
 mod inspect;
 mod policy;
+mod progress;
 mod scan;
+mod shell;
+mod style;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,7 +22,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio::signal::unix::SignalKind;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Format};
 use crate::exit::Failure;
 
 fn main() -> ExitCode {
@@ -42,6 +46,17 @@ fn main() -> ExitCode {
         args.program = tool_program;
         args.args = tool_args;
     }
+    let format = cli.global.format;
+    if matches!(format, Format::Sarif | Format::Github) && !matches!(cli.command, Command::Check(_))
+    {
+        return report(
+            &Failure::new(
+                exit::USAGE,
+                "`--format sarif` and `--format github` are for `warden check`",
+            ),
+            Format::Human,
+        );
+    }
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -49,10 +64,10 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            return report(&Failure::new(
-                exit::UNAVAILABLE,
-                format!("could not start: {e}"),
-            ));
+            return report(
+                &Failure::new(exit::UNAVAILABLE, format!("could not start: {e}")),
+                format,
+            );
         }
     };
     // An interrupt ends the run where it is: dropping it interrupts a
@@ -79,7 +94,7 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             ExitCode::from(code)
         }
-        Err(failure) => report(&failure),
+        Err(failure) => report(&failure, format),
     }
 }
 
@@ -92,6 +107,11 @@ async fn run(cli: &Cli) -> Result<(String, u8), Failure> {
             inspect::run(&ctx, args, cli.global.format).await
         }
         Command::Policy(command) => policy::run(&cli.global, command),
+        Command::ShellInit(args) => Ok((shell::init(args), exit::OK)),
+        Command::Check(args) => {
+            let ctx = context::Context::new(&cli.global)?.checking();
+            check::run(&ctx, &cli.global, args).await
+        }
         Command::Pip(args) => {
             let ctx = context::Context::new(&cli.global)?;
             guard::pip(&ctx, &cli.global, args).await
@@ -118,6 +138,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "--policy",
     "--format",
     "--decision-log",
+    "--color",
 ];
 
 /// Splits `warden [options] npm <args>` (or `pip`, `npx`, `python -m pip`)
@@ -172,25 +193,66 @@ fn split_tool_args(
     (argv, Vec::new(), Vec::new())
 }
 
-fn report(failure: &Failure) -> ExitCode {
+/// Says why warden stopped, on stderr; under `--format json` (or
+/// `sarif`) stdout still gets one document that says so.
+fn report(failure: &Failure, format: Format) -> ExitCode {
     eprintln!("error: {}", failure.message);
     if let Some(hint) = &failure.hint {
         eprintln!("hint: {hint}");
     }
-    failure.exit_code()
+    let code = failure.exit_code();
+    let document = match format {
+        Format::Json => Some(failure.json()),
+        Format::Sarif => Some(check::sarif_failure(failure)),
+        Format::Human | Format::Github => None,
+    };
+    if let Some(document) = document {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(document.as_bytes());
+        let _ = stdout.flush();
+    }
+    code
+}
+
+/// warden's own crates, for the log filter.
+const WARDEN_CRATES: &[&str] = &[
+    "warden",
+    "warden_archive",
+    "warden_guard",
+    "warden_history",
+    "warden_npm",
+    "warden_pip",
+    "warden_policy",
+    "warden_registry",
+    "warden_rules",
+];
+
+/// The log filter for `-v` (warden's steps), `-vv` (warden's debug) and
+/// `-vvv` (every library's debug too).
+fn log_filter(verbose: u8) -> String {
+    let ours = |level: &str| {
+        WARDEN_CRATES
+            .iter()
+            .map(|c| format!("{c}={level}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    match verbose {
+        0 => "warn".to_owned(),
+        1 => format!("warn,{}", ours("info")),
+        2 => format!("warn,{}", ours("debug")),
+        _ => "debug".to_owned(),
+    }
 }
 
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "warden=info,warden_registry=info",
-        _ => "debug",
-    };
+    let level = log_filter(verbose);
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_target(verbose >= 2)
         .without_time()
         .try_init();
 }
@@ -203,6 +265,23 @@ mod tests {
     /// findings, history findings.
     fn all_codes() -> Vec<String> {
         crate::policy::known_codes()
+    }
+
+    #[test]
+    fn one_v_logs_only_warden_and_three_log_every_library() {
+        let one = super::log_filter(1);
+        assert!(
+            one.contains("warden_npm=info") && !one.contains("debug"),
+            "{one}"
+        );
+        assert!(!one.contains("reqwest") && !one.contains("h2"), "{one}");
+        let two = super::log_filter(2);
+        assert!(
+            two.starts_with("warn,") && two.contains("warden_pip=debug"),
+            "{two}"
+        );
+        assert_eq!(super::log_filter(3), "debug");
+        assert_eq!(super::log_filter(0), "warn");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn run(args: &ScanArgs, format: Format) -> (String, u8) {
     };
     let report = ScanReport { artifacts, summary };
     let text = match format {
-        Format::Json => format!(
+        Format::Json | Format::Sarif | Format::Github => format!(
             "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
