@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod check;
 mod faults;
 mod history;
 mod inspect;

@@ -53,6 +53,18 @@ impl Outcome {
         }
     }
 
+    /// One sentence for people, after `warden check` (nothing installs
+    /// whatever the outcome).
+    pub fn check_sentence(self) -> String {
+        match self {
+            Self::Blocked => "blocked: a package is denied, and installing this would be refused".to_owned(),
+            Self::Incomplete => {
+                "checks could not be completed (policy: on-error = deny): installing this would be refused".to_owned()
+            }
+            other => other.sentence("the package manager"),
+        }
+    }
+
     /// One sentence for people.
     pub fn sentence(self, tool: &str) -> String {
         match self {

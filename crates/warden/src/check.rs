@@ -60,9 +60,9 @@ fn target(path: &Path) -> Result<Target, Failure> {
         // npm installs from the shrinkwrap when both are there.
         let preferred = LOCKFILES
             .iter()
-            .map(|f| project.join(f))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| path.to_path_buf());
+            .find(|f| project.join(f).is_file())
+            .filter(|f| **f != name)
+            .map_or_else(|| path.to_path_buf(), |f| project.join(f));
         return Ok(Target::Npm {
             project,
             lockfile: preferred,
@@ -99,7 +99,7 @@ pub async fn run(
                 )
             })?;
             let mut run = Run::new(global, &policy, &["npm".to_owned()], &npm_args, &cwd)
-                .checking(format!("warden check {}", lockfile.display()));
+                .checking(format!("check {}", lockfile.display()));
             let result =
                 warden_npm::guard::run(&npm_args, &ctx.http, ctx.settings(&policy), &mut run)
                     .await
@@ -119,7 +119,7 @@ pub async fn run(
             }
             let program = vec![ctx.python_program(), "-m".to_owned(), "pip".to_owned()];
             let mut run = Run::new(global, &policy, &program, &pip_args, &cwd)
-                .checking(format!("warden check {shown}"));
+                .checking(format!("check {shown}"));
             let result = warden_pip::guard::run(
                 &program,
                 &pip_args,
@@ -275,12 +275,15 @@ fn sarif(report: &Report, located: &Located<'_>) -> String {
             } else {
                 why(id).unwrap_or_else(|| (*id).to_owned())
             };
-            json!({
+            let mut rule = json!({
                 "id": id,
                 "name": id,
                 "shortDescription": { "text": description },
-                "help": { "text": format!("See {}", doc_anchor(id)) },
-            })
+            });
+            if *id != UNKNOWN_RULE {
+                rule["help"] = json!({ "text": format!("See {}", doc_anchor(id)) });
+            }
+            rule
         })
         .collect();
     let results: Vec<Value> = items

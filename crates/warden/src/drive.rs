@@ -115,7 +115,10 @@ impl<'a> Run<'a> {
             report.message = format!("{}; {}", report.message, note.trim_end());
         }
         report.exit_code = Some(code);
-        append_log(&self.log, &report, &self.digest);
+        // A check decides nothing that installs: it is not logged.
+        if self.mode == Mode::Install {
+            append_log(&self.log, &report, &self.digest);
+        }
         let output = if shown && self.global.format == Format::Human {
             format!("{}\n", report.message)
         } else {
@@ -173,6 +176,9 @@ impl Gate for Run<'_> {
             (None, false, _) => Outcome::Allowed,
         };
         let mut report = Report::new(self.command.clone(), &self.tool, decision, result);
+        if self.mode == Mode::Check {
+            report.message = result.check_sentence();
+        }
         let approved = Approved {
             allow_scripts: warden_guard::allow_scripts(&report.packages),
         };
@@ -203,9 +209,15 @@ impl Gate for Run<'_> {
                 // until the person answers.
                 let mut asking = report.clone();
                 asking.message = String::new();
-                let text = human(&asking, self.paint);
-                self.print(&text);
-                shown = true;
+                if self.global.format == Format::Human {
+                    let text = human(&asking, self.paint);
+                    self.print(&text);
+                    shown = true;
+                } else {
+                    // stdout is for the one document at the end.
+                    self.progress.finish();
+                    eprint!("{}", human(&asking, Paint::new(false)));
+                }
                 let what = match phase {
                     Phase::Build => "build",
                     Phase::Install => "install",

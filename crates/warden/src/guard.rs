@@ -23,7 +23,9 @@ pub async fn npm(
 ) -> Result<(String, u8), Failure> {
     let (policy, cwd) = start(global)?;
     let mut run = Run::new(global, &policy, &["npm".to_owned()], &args.args, &cwd);
-    Ok(warden_npm::guard::run(&args.args, &ctx.http, ctx.settings(&policy), &mut run).await?)
+    let (output, code) =
+        warden_npm::guard::run(&args.args, &ctx.http, ctx.settings(&policy), &mut run).await?;
+    Ok((run.final_output(output), code))
 }
 
 pub async fn pip(
@@ -34,5 +36,7 @@ pub async fn pip(
     let (policy, cwd) = start(global)?;
     let mut run = Run::new(global, &policy, &args.program, &args.args, &cwd);
     let settings = ctx.settings(&policy);
-    Ok(warden_pip::guard::run(&args.program, &args.args, &ctx.http, settings, &mut run).await?)
+    let (output, code) =
+        warden_pip::guard::run(&args.program, &args.args, &ctx.http, settings, &mut run).await?;
+    Ok((run.final_output(output), code))
 }
