@@ -651,7 +651,7 @@ fn a_declined_prompt_is_not_a_policy_block() {
     assert_eq!(out.code, Some(77), "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout
-            .contains("1 package has warnings: install anyway? [y/N]"),
+            .contains("2 packages have warnings: install anyway? [y/N]"),
         "{}",
         out.stdout
     );

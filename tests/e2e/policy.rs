@@ -167,3 +167,139 @@ fn configuration_that_cannot_be_read_is_78_with_the_file_named() {
         out.stderr
     );
 }
+
+/// The allow entry printed under a finding, as a person copies it: the
+/// indented lines after "to allow, add to warden.toml".
+fn printed_entry(stdout: &str) -> String {
+    let mut lines = stdout
+        .lines()
+        .skip_while(|l| !l.contains("to allow, add to warden.toml"))
+        .skip(1);
+    let mut entry = String::new();
+    for line in lines.by_ref() {
+        if !line.starts_with("          ") {
+            break;
+        }
+        entry.push_str(line);
+        entry.push('\n');
+    }
+    assert!(!entry.is_empty(), "no allow entry in:\n{stdout}");
+    entry
+}
+
+#[test]
+fn a_printed_allow_entry_pasted_as_shown_is_accepted_and_allows() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    crate::npm_project(&sandbox);
+    let run = |sandbox: &Sandbox| {
+        Output::of(
+            warden(sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .args(["--dry-run", "npm", "install", "canary-postinstall"]),
+        )
+    };
+    let out = run(&sandbox).expect_code(0);
+    let entry = printed_entry(&out.stdout);
+    // A real date about 90 days ahead, not a placeholder.
+    let expires = entry
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("expires = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let date: jiff::civil::Date = expires.parse().unwrap();
+    let days = jiff::Zoned::now().date().until(date).unwrap().get_days();
+    assert!((89..=91).contains(&days), "{expires}");
+    // Pasted below a template's comments, indentation and all.
+    Output::of(warden(&sandbox).args(["policy", "init"])).expect_code(0);
+    let file = sandbox.project().join("warden.toml");
+    let template = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{template}\n{entry}")).unwrap();
+    Output::of(warden(&sandbox).args(["policy", "check"])).expect_code(0);
+    let out = run(&sandbox).expect_code(0);
+    assert!(out.stdout.contains("(allowed by "), "{}", out.stdout);
+}
+
+#[test]
+fn policy_allow_writes_an_entry_that_keeps_the_file_and_counts() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    crate::npm_project(&sandbox);
+    let file = sandbox.project().join("warden.toml");
+    let before = "# our team's policy\n[settings]\nmin-release-age = \"48h\"  # two days\nallow-expiry = \"30d\"\n";
+    std::fs::write(&file, before).unwrap();
+    let out = Output::of(warden(&sandbox).args([
+        "policy",
+        "allow",
+        "npm:canary-postinstall@1.0.0",
+        "--finding",
+        "first-release",
+        "--reason",
+        "reviewed: \"the\" postinstall only prints",
+    ]))
+    .expect_code(0);
+    let after = std::fs::read_to_string(&file).unwrap();
+    // It says where: the line of the new entry.
+    let line = after
+        .lines()
+        .position(|l| l == "[[allow]]")
+        .map(|i| i + 1)
+        .unwrap();
+    assert!(
+        out.stdout.contains(&format!("warden.toml:{line},"))
+            && out.stdout.contains("npm:canary-postinstall 1.0.0"),
+        "{}",
+        out.stdout
+    );
+    // Comments and layout are kept; the entry is appended.
+    assert!(after.starts_with(before), "{after}");
+    assert!(after.contains("version = \"1.0.0\""), "{after}");
+    // The policy's own expiry: 30 days.
+    let expected = jiff::Zoned::now()
+        .date()
+        .checked_add(jiff::Span::new().days(30))
+        .unwrap();
+    assert!(
+        after.contains(&format!("expires = \"{expected}\"")),
+        "{after}"
+    );
+    Output::of(warden(&sandbox).args(["policy", "check"])).expect_code(0);
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["--dry-run", "npm", "install", "canary-postinstall"]),
+    )
+    .expect_code(0);
+    assert!(out.stdout.contains("(allowed by "), "{}", out.stdout);
+
+    // Bad input changes nothing: an unknown code, an empty reason, a date
+    // in the past.
+    for bad in [
+        &["npm:x", "--finding", "no-such-code", "--reason", "r"][..],
+        &["npm:x", "--reason", " "],
+        &["npm:x", "--reason", "r", "--expires", "2020-01-01"],
+        &["x", "--reason", "r"],
+    ] {
+        let out = Output::of(warden(&sandbox).args(["policy", "allow"]).args(bad)).expect_code(64);
+        assert!(out.stderr.contains("error:"), "{}", out.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
+
+    // With `--policy`, that file is the one written.
+    let extra = sandbox.root().join("team.toml");
+    Output::of(warden(&sandbox).arg("--policy").arg(&extra).args([
+        "policy",
+        "allow",
+        "pypi:Foo_Bar",
+        "--reason",
+        "vendored",
+        "--expires",
+        "2w",
+    ]))
+    .expect_code(0);
+    let written = std::fs::read_to_string(&extra).unwrap();
+    assert!(written.contains("package = \"pypi:Foo_Bar\""), "{written}");
+    assert!(!written.contains("version"), "{written}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
+}

@@ -42,16 +42,16 @@ fn dirs_config() -> Option<PathBuf> {
 
 /// The policy in force for a run.
 pub fn load(global: &GlobalArgs) -> Result<Policy, Failure> {
+    load_with(global.policy.as_deref())
+}
+
+/// The user's and the project's policy, and `explicit` over them.
+fn load_with(explicit: Option<&std::path::Path>) -> Result<Policy, Failure> {
     let codes = known_codes();
     let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    Policy::load(
-        user_file().as_deref(),
-        &cwd,
-        global.policy.as_deref(),
-        &codes,
-    )
-    .map_err(|e| Failure::new(exit::CONFIG, e.to_string()).with_hint(e.hint()))
+    Policy::load(user_file().as_deref(), &cwd, explicit, &codes)
+        .map_err(|e| Failure::new(exit::CONFIG, e.to_string()).with_hint(e.hint()))
 }
 
 pub fn run(global: &GlobalArgs, command: &PolicyCommand) -> Result<(String, u8), Failure> {
@@ -185,15 +185,16 @@ fn allow(global: &GlobalArgs, args: &AllowArgs) -> Result<(String, u8), Failure>
         return Err(usage(format!("`{bad}` is not a finding code"))
             .with_hint("docs/findings.md lists every code"));
     }
-    // The policy in force gives the default expiry, and must be valid.
-    let policy = load(global)?;
+    // The policy in force gives the default expiry, and must be valid; a
+    // `--policy` file that is not there yet is made.
+    let path = file_in_force(global, &cwd);
+    let policy = load_with(global.policy.as_deref().filter(|p| p.exists()))?;
     let today = jiff::Zoned::now().date();
     let expires =
         expiry(args.expires.as_deref(), policy.allow_expiry_days, today).map_err(usage)?;
     if expires < today {
         return Err(usage(format!("`--expires {expires}` is in the past")));
     }
-    let path = file_in_force(global, &cwd);
     let before = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
