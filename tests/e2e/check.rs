@@ -366,3 +366,43 @@ fn every_mode_prints_one_document_that_matches_docs_json() {
         "{doc}"
     );
 }
+
+#[test]
+fn one_v_shows_warden_s_steps_with_timings_and_no_library_debug() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    crate::npm_project(&sandbox);
+    let host = registry.npm_url();
+    let host = host
+        .trim_start_matches("http:")
+        .trim_end_matches("npm/")
+        .to_owned();
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["-v", "--dry-run", "npm", "install", "benign-lib"])
+            .arg(format!("--{host}:_authToken=sekrit-token-value")),
+    )
+    .expect_code(0);
+    for step in [
+        "planning: npm resolves the install",
+        "done in ",
+        "checking 1 package (at ",
+        "running: npm ",
+        "registry: ",
+        "decided on 1 package: ",
+    ] {
+        assert!(out.stderr.contains(step), "{step}:\n{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("sekrit-token-value"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "no colour in a pipe:\n{}",
+        out.stderr
+    );
+    for library in ["hyper", "reqwest", "h2::", "rustls", "DEBUG"] {
+        assert!(!out.stderr.contains(library), "{library}:\n{}", out.stderr);
+    }
+    // The report itself is unchanged by -v: it is on stdout.
+    assert!(out.stdout.contains("allowed (dry run"), "{}", out.stdout);
+}

@@ -2,6 +2,7 @@
 //! second run over an unchanged plan downloads and reads nothing again.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use warden_archive::{ArtifactKind, Expected, Limits, Runs};
@@ -83,6 +84,19 @@ impl ArchiveVerdict {
 /// `expected` first, then the verdict comes from the cache when these
 /// exact bytes were read before by the same rules, or is made now and
 /// kept.
+/// Archives read and verdicts reused in this process, for `-v`.
+static ARCHIVES_READ: AtomicU64 = AtomicU64::new(0);
+static VERDICTS_REUSED: AtomicU64 = AtomicU64::new(0);
+
+/// How many archives this process has read, and how many verdicts it took
+/// from the cache instead.
+pub fn counts() -> (u64, u64) {
+    (
+        ARCHIVES_READ.load(Ordering::Relaxed),
+        VERDICTS_REUSED.load(Ordering::Relaxed),
+    )
+}
+
 pub fn judge_artifact(
     label: &str,
     bytes: &[u8],
@@ -97,6 +111,7 @@ pub fn judge_artifact(
     if let Some(v) = path.as_deref().and_then(read_verdict) {
         return Ok(v);
     }
+    ARCHIVES_READ.fetch_add(1, Ordering::Relaxed);
     let analysis = warden_rules::analyze(label, bytes, None, Some(hint), &Limits::default())?;
     let verdict = ArchiveVerdict::from(&analysis);
     if let Some(path) = path {
@@ -143,7 +158,11 @@ pub fn verdict_path(cache_dir: Option<&Path>, expected: &Expected) -> Option<Pat
 /// The verdict kept at `path`, if it was made by these rules.
 pub fn read_verdict(path: &Path) -> Option<ArchiveVerdict> {
     let v: ArchiveVerdict = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    (v.fingerprint == fingerprint()).then_some(v)
+    let fresh = v.fingerprint == fingerprint();
+    if fresh {
+        VERDICTS_REUSED.fetch_add(1, Ordering::Relaxed);
+    }
+    fresh.then_some(v)
 }
 
 /// Keeps a verdict; a failure only costs a later run the work again.

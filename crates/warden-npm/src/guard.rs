@@ -144,7 +144,11 @@ pub async fn run(
         .filter(|p| p.integrity.is_none() && matches!(p.source, Source::Registry(_)))
         .map(|p| p.path.clone())
         .collect();
-    gate.step(&format!("checking {} packages", packages.len()));
+    gate.step(&format!(
+        "checking {} package{}",
+        packages.len(),
+        if packages.len() == 1 { "" } else { "s" }
+    ));
     let checked = check_all(
         &client,
         stash.path(),

@@ -389,7 +389,11 @@ pub async fn run(
             files.insert(p.filename.clone(), bytes.clone());
         }
     }
-    gate.step(&format!("checking {} files", to_check.len()));
+    gate.step(&format!(
+        "checking {} file{}",
+        to_check.len(),
+        if to_check.len() == 1 { "" } else { "s" }
+    ));
     checked.extend(files_checked.check(&checks, &mut pages, &to_check).await);
     for p in &to_check {
         if let Some(b) = files_checked.take_bytes(&p.url) {

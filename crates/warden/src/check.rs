@@ -99,7 +99,8 @@ pub async fn run(
                 )
             })?;
             let mut run = Run::new(global, &policy, &["npm".to_owned()], &npm_args, &cwd)
-                .checking(format!("check {}", lockfile.display()));
+                .checking(format!("check {}", lockfile.display()))
+                .with_stats(ctx.http.stats.clone());
             let result =
                 warden_npm::guard::run(&npm_args, &ctx.http, ctx.settings(&policy), &mut run)
                     .await
@@ -119,7 +120,8 @@ pub async fn run(
             }
             let program = vec![ctx.python_program(), "-m".to_owned(), "pip".to_owned()];
             let mut run = Run::new(global, &policy, &program, &pip_args, &cwd)
-                .checking(format!("check {shown}"));
+                .checking(format!("check {shown}"))
+                .with_stats(ctx.http.stats.clone());
             let result = warden_pip::guard::run(
                 &program,
                 &pip_args,

@@ -47,6 +47,8 @@ pub(crate) struct Run<'a> {
     confirmed: BTreeSet<String>,
     progress: Progress,
     paint: Paint,
+    /// The HTTP client's counts, for `-v`.
+    stats: Option<std::sync::Arc<warden_registry::http::Stats>>,
 }
 
 impl<'a> Run<'a> {
@@ -73,6 +75,31 @@ impl<'a> Run<'a> {
                 global.verbose,
             )),
             paint: Paint::for_stdout(global.color),
+            stats: None,
+        }
+    }
+
+    /// Counts the run's registry requests for `-v`.
+    pub fn with_stats(mut self, stats: std::sync::Arc<warden_registry::http::Stats>) -> Self {
+        self.stats = Some(stats);
+        self
+    }
+
+    /// Logs (at `-v`) what the checks cost: documents fetched and from
+    /// the cache, archives read and verdicts reused.
+    fn log_counts(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (read, reused) = warden_guard::cache::counts();
+        if let Some(s) = &self.stats {
+            tracing::info!(
+                "registry: {} requests ({} not modified, {} bytes), {} answered from the cache; archives: {read} read, {reused} verdicts from the cache",
+                s.requests.load(Relaxed),
+                s.not_modified.load(Relaxed),
+                s.bytes.load(Relaxed),
+                s.from_cache.load(Relaxed),
+            );
+        } else {
+            tracing::info!("archives: {read} read, {reused} verdicts from the cache");
         }
     }
 
@@ -144,6 +171,7 @@ impl Gate for Run<'_> {
         phase: Phase,
     ) -> Result<Approved, Stopped> {
         self.progress.finish();
+        self.log_counts();
         let decision = warden_guard::decide(
             ecosystem,
             assessments,
@@ -151,8 +179,13 @@ impl Gate for Run<'_> {
             jiff::Zoned::now().date(),
         );
         tracing::info!(
-            "decided on {} packages: {}",
+            "decided on {} package{}: {}",
             decision.packages.len(),
+            if decision.packages.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             decision
                 .summary()
                 .iter()

@@ -22,7 +22,8 @@ pub async fn npm(
     args: &GuardArgs,
 ) -> Result<(String, u8), Failure> {
     let (policy, cwd) = start(global)?;
-    let mut run = Run::new(global, &policy, &["npm".to_owned()], &args.args, &cwd);
+    let mut run = Run::new(global, &policy, &["npm".to_owned()], &args.args, &cwd)
+        .with_stats(ctx.http.stats.clone());
     let (output, code) =
         warden_npm::guard::run(&args.args, &ctx.http, ctx.settings(&policy), &mut run).await?;
     Ok((run.final_output(output), code))
@@ -34,7 +35,8 @@ pub async fn pip(
     args: &GuardArgs,
 ) -> Result<(String, u8), Failure> {
     let (policy, cwd) = start(global)?;
-    let mut run = Run::new(global, &policy, &args.program, &args.args, &cwd);
+    let mut run = Run::new(global, &policy, &args.program, &args.args, &cwd)
+        .with_stats(ctx.http.stats.clone());
     let settings = ctx.settings(&policy);
     let (output, code) =
         warden_pip::guard::run(&args.program, &args.args, &ctx.http, settings, &mut run).await?;

@@ -57,7 +57,7 @@ fn main() -> ExitCode {
             Format::Human,
         );
     }
-    init_logging(cli.global.verbose);
+    init_logging(cli.global.verbose, cli.global.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -245,14 +245,24 @@ fn log_filter(verbose: u8) -> String {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, color: cli::ColorChoice) {
+    use std::io::IsTerminal;
     let level = log_filter(verbose);
+    let var = |k: &str| std::env::var(k).ok();
+    let ansi = style::colour_wanted(
+        color,
+        var("NO_COLOR").as_deref(),
+        var("CLICOLOR_FORCE").as_deref(),
+        var("TERM").as_deref(),
+        std::io::stderr().is_terminal(),
+    );
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(verbose >= 2)
+        .with_ansi(ansi)
         .without_time()
         .try_init();
 }
