@@ -339,3 +339,34 @@ fn credentials_never_appear_in_output_or_logs() {
     }
     assert!(failed.stderr.contains("****"), "{}", failed.stderr);
 }
+
+#[test]
+fn versions_are_listed_latest_first_and_limit_keeps_the_latest() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    let listed = |args: &[&str]| -> Vec<String> {
+        let out = Output::of(
+            warden(&sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .env("PIP_INDEX_URL", registry.simple_url())
+                .arg("inspect")
+                .args(args)
+                .args(["--format", "json"]),
+        )
+        .expect_code(0);
+        json(&out)["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed(&["npm:benign-lib"]), ["1.1.0", "1.0.0"]);
+    assert_eq!(listed(&["npm:benign-lib", "--limit", "1"]), ["1.1.0"]);
+    // The version asked about is shown even past the limit.
+    assert_eq!(
+        listed(&["npm:benign-lib@1.0.0", "--limit", "1"]),
+        ["1.1.0", "1.0.0"]
+    );
+    assert_eq!(listed(&["pypi:benign-wheel", "--limit", "1"]), ["1.1"]);
+}
