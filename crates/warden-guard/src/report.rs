@@ -140,6 +140,20 @@ impl Report {
         gaps
     }
 
+    /// "N packages: a allowed, b warned, c denied, d unknown."
+    pub fn counts(&self) -> String {
+        let n = |k: &str| self.summary.get(k).copied().unwrap_or(0);
+        format!(
+            "{} package{}: {} allowed, {} warned, {} denied, {} unknown.",
+            self.packages.len(),
+            if self.packages.len() == 1 { "" } else { "s" },
+            n("allow"),
+            n("warn"),
+            n("deny"),
+            n("unknown")
+        )
+    }
+
     pub fn new(command: String, tool: &str, decision: Decision, result: Outcome) -> Self {
         Self {
             command,

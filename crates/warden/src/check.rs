@@ -413,18 +413,9 @@ fn github(report: &Report, located: &Located<'_>) -> String {
         Outcome::Blocked | Outcome::Incomplete => "error",
         _ => "notice",
     };
-    let s = &report.summary;
     out.push_str(&format!(
         "::{command} title=warden::{}\n",
-        escape_data(&format!(
-            "{} packages: {} allowed, {} warned, {} denied, {} unknown. {}",
-            report.packages.len(),
-            s.get("allow").unwrap_or(&0),
-            s.get("warn").unwrap_or(&0),
-            s.get("deny").unwrap_or(&0),
-            s.get("unknown").unwrap_or(&0),
-            report.message
-        ))
+        escape_data(&format!("{} {}", report.counts(), report.message))
     ));
     out
 }

@@ -449,16 +449,7 @@ fn human(r: &Report, paint: Paint) -> String {
             "\nunused allow entry at {o}: it matched nothing in this run"
         );
     }
-    let s = &r.summary;
-    let _ = writeln!(
-        out,
-        "\n{} packages: {} allowed, {} warned, {} denied, {} unknown.",
-        r.packages.len(),
-        s.get("allow").unwrap_or(&0),
-        s.get("warn").unwrap_or(&0),
-        s.get("deny").unwrap_or(&0),
-        s.get("unknown").unwrap_or(&0),
-    );
+    let _ = writeln!(out, "\n{}", r.counts());
     if !r.message.is_empty() {
         let _ = writeln!(out, "{}", paint.bold(&r.message));
     }
