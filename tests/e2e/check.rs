@@ -39,7 +39,7 @@ fn check(registry: &TestRegistry, sandbox: &Sandbox, args: &[&str]) -> Output {
 }
 
 /// The schema in `docs/json.md`.
-fn report_schema() -> jsonschema::Validator {
+pub fn report_schema() -> jsonschema::Validator {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/json.md"))
         .unwrap();
     let start = doc.find("```json\n").unwrap() + "```json\n".len();
@@ -48,7 +48,7 @@ fn report_schema() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap()
 }
 
-fn assert_valid(validator: &jsonschema::Validator, doc: &Value, what: &str) {
+pub fn assert_valid(validator: &jsonschema::Validator, doc: &Value, what: &str) {
     let errors: Vec<String> = validator
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path))

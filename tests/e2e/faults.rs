@@ -73,6 +73,7 @@ fn assert_unknown(out: &Output, name: &str, what: &str, context: &str) {
     };
     let out = out.expect_code(69);
     let report = json(&out);
+    crate::check::assert_valid(&crate::check::report_schema(), &report, context);
     let p = package(&report, name);
     assert_eq!(p["verdict"], "unknown", "{context}: {report}");
     let reasons = p["unknown"].to_string();

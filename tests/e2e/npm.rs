@@ -686,6 +686,41 @@ fn a_declined_prompt_is_not_a_policy_block() {
     assert!(line.contains("\"scripts\":\"skipped\""), "{line}");
 }
 
+#[test]
+fn a_declined_prompt_under_json_keeps_stdout_one_document() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    // The prompt's terminal is stdin and stderr; stdout goes to a file.
+    let report = sandbox.root().join("report.json");
+    let command = format!(
+        "{} --format json npm install canary-postinstall > {}",
+        env!("CARGO_BIN_EXE_warden"),
+        report.display()
+    );
+    let out = Output::of(
+        sandbox
+            .command("sh")
+            .env("npm_config_registry", registry.npm_url())
+            .args([
+                "-c",
+                &format!("printf 'n\\n' | script -qec '{command}' /dev/null"),
+            ]),
+    );
+    assert_eq!(out.code, Some(77), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("install anyway? [y/N]"),
+        "{}",
+        out.stdout
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    crate::check::assert_valid(&crate::check::report_schema(), &doc, "declined");
+    assert_eq!(doc["outcome"], "declined", "{doc}");
+    assert_eq!(doc["approval"], "prompt", "{doc}");
+    assert_eq!(doc["exit_code"], 77, "{doc}");
+    assert!(installed(&sandbox, "canary-postinstall").is_none());
+}
+
 /// Interrupts warden as Ctrl-C would: it exits 130 promptly, having
 /// stopped what it ran.
 fn interrupt(child: std::process::Child) {

@@ -253,6 +253,7 @@ fn a_benign_sdist_is_built_and_installed_only_once_allowed() {
     );
     let out = out.expect_code(0);
     let report = crate::json(&out);
+    crate::check::assert_valid(&crate::check::report_schema(), &report, "pip dry run");
     assert_eq!(report["outcome"], "dry-run", "{report}");
     assert_eq!(report["summary"]["unknown"], 0, "{report}");
     assert!(report.to_string().contains("sdist-build"), "{report}");
