@@ -101,6 +101,27 @@ fn a_malicious_setup_py_is_blocked_without_building() {
 }
 
 #[test]
+fn a_warning_in_build_code_is_a_deny_because_building_runs_it() {
+    // A packed blob in setup.py is only a warning elsewhere; in code pip
+    // runs to build, a warning would let it run, so it stops the install
+    // (without a terminal nobody would be asked).
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let out = pip(&registry, &sandbox, &venv, &["install", "packed-setup"]).expect_code(77);
+    assert!(out.stdout.contains("high-entropy-string"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("in code pip runs to build the sdist"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !sandbox.canary("packed-setup").exists(),
+        "setup.py never ran"
+    );
+}
+
+#[test]
 fn requirement_hashes_are_honoured_and_a_wrong_one_refused() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let sandbox = Sandbox::new();

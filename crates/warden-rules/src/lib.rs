@@ -123,6 +123,10 @@ pub struct Rule {
     /// What the summary then adds.
     #[serde(default)]
     deny_with_says: String,
+    /// A deny when found in code pip runs to build an sdist: what a build
+    /// needs does not include it, so a warning would let it run.
+    #[serde(default)]
+    deny_at_build: bool,
     #[serde(default)]
     pub positive: Vec<String>,
     #[serde(default)]
@@ -209,7 +213,8 @@ impl RuleSet {
     }
 
     /// Raises each finding whose rule names, in `deny-with`, another rule
-    /// that also fired in code that runs.
+    /// that also fired in code that runs, and each finding of a
+    /// `deny-at-build` rule in code pip runs to build an sdist.
     pub fn escalate(&self, findings: &mut [Finding]) {
         let fired: std::collections::BTreeSet<String> = findings
             .iter()
@@ -223,6 +228,12 @@ impl RuleSet {
             if rule.deny_with.iter().any(|w| fired.contains(w)) {
                 f.level = Level::Deny;
                 f.summary = format!("{} {}", f.summary, rule.deny_with_says);
+            } else if rule.deny_at_build && f.runs == Runs::Build && f.level < Level::Deny {
+                f.level = Level::Deny;
+                f.summary = format!(
+                    "{} (in code pip runs to build the sdist, before anything is installed)",
+                    f.summary
+                );
             }
         }
     }

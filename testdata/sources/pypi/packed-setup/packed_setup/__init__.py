@@ -1,0 +1,1 @@
+"""A package whose sdist build carries a packed blob."""
