@@ -994,3 +994,30 @@ fn npms_own_script_allow_list_agrees_with_warden() {
         "warden says what it skipped: {said}"
     );
 }
+
+#[test]
+fn a_payload_in_the_main_module_is_blocked_though_nothing_runs_at_install() {
+    // The chalk/debug shape: no install script, a release past the minimum
+    // age from the usual publisher, and code that runs on `require`.
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "runtime-payload@1.0.1"]).expect_code(77);
+    assert!(out.stdout.contains("decode-and-execute"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("when the package is loaded"),
+        "{}",
+        out.stdout
+    );
+    assert!(installed(&sandbox, "runtime-payload").is_none());
+    // Loading it now finds nothing to load, so nothing ran.
+    Output::of(
+        sandbox
+            .command("node")
+            .args(["-e", "require('runtime-payload')"])
+            .current_dir(sandbox.project()),
+    );
+    assert!(!sandbox.canary("runtime-payload").exists());
+    // The version before it, without the payload, installs.
+    npm(&registry, &sandbox, &["install", "runtime-payload@1.0.0"]).expect_code(0);
+}

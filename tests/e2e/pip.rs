@@ -674,3 +674,25 @@ fn an_index_that_fails_pip_never_turns_a_wheel_into_a_build() {
         "the wheel was installed"
     );
 }
+
+#[test]
+fn a_payload_in_init_py_is_blocked_though_nothing_runs_at_install() {
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let out = pip(
+        &registry,
+        &sandbox,
+        &venv,
+        &["install", "runtime-payload==1.1"],
+    )
+    .expect_code(77);
+    assert!(out.stdout.contains("decode-and-execute"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("when the package is loaded"),
+        "{}",
+        out.stdout
+    );
+    python(&sandbox, &venv, "import runtime_payload").expect_code(1);
+    assert!(!sandbox.canary("runtime-payload-py").exists());
+}

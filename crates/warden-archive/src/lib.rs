@@ -6,6 +6,7 @@ mod error;
 pub mod integrity;
 mod pack;
 pub mod read;
+mod runtime;
 pub mod surface;
 
 pub use error::{Error, ErrorKind};

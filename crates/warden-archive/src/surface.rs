@@ -41,6 +41,9 @@ pub enum Runs {
     SourceInstall,
     /// When someone runs the command.
     Command,
+    /// When the package is loaded (`require`, `import`) or its command
+    /// run: the runtime surface.
+    Import,
     /// Not code: a fact about the artifact (its RECORD, its files).
     Never,
 }
@@ -166,8 +169,14 @@ pub fn surface(archive: &Archive, hint: Option<ArtifactKind>) -> Surface {
     };
     match kind {
         ArtifactKind::NpmPackage => npm(&files, &mut s),
-        ArtifactKind::Wheel => wheel(&files, &mut s),
-        ArtifactKind::Sdist => sdist(&files, &mut s),
+        ArtifactKind::Wheel => {
+            wheel(&files, &mut s);
+            crate::runtime::python(&files, true, &mut s);
+        }
+        ArtifactKind::Sdist => {
+            sdist(&files, &mut s);
+            crate::runtime::python(&files, false, &mut s);
+        }
         ArtifactKind::Unknown => {}
     }
     native_binaries(&files, &mut s);
@@ -176,8 +185,8 @@ pub fn surface(archive: &Archive, hint: Option<ArtifactKind>) -> Surface {
 
 /// The archive's files keyed by path below the top directory that tar
 /// formats wrap everything in (`package/`, `name-1.0/`).
-struct Files<'a> {
-    by_path: BTreeMap<String, &'a Entry>,
+pub(crate) struct Files<'a> {
+    pub(crate) by_path: BTreeMap<String, &'a Entry>,
 }
 
 impl<'a> Files<'a> {
@@ -208,11 +217,11 @@ impl<'a> Files<'a> {
         Self { by_path }
     }
 
-    fn get(&self, path: &str) -> Option<&'a Entry> {
+    pub(crate) fn get(&self, path: &str) -> Option<&'a Entry> {
         self.by_path.get(path).copied()
     }
 
-    fn text(&self, path: &str) -> Option<&'a str> {
+    pub(crate) fn text(&self, path: &str) -> Option<&'a str> {
         self.get(path)?.text()
     }
 
@@ -281,6 +290,7 @@ fn npm(files: &Files<'_>, s: &mut Surface) {
     s.dependencies
         .extend(string_map(&manifest["optionalDependencies"]));
     npm_scripts(files, "", &manifest, s);
+    crate::runtime::npm(files, &manifest, s);
 
     match &manifest["bin"] {
         serde_json::Value::String(path) => {
@@ -401,7 +411,7 @@ fn npm_scripts(files: &Files<'_>, base: &str, manifest: &serde_json::Value, s: &
     }
 }
 
-static LOCAL_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static LOCAL_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}/[^'"]+)['"]"#)
         .unwrap_or_else(|_| unreachable!())
 });
@@ -512,7 +522,7 @@ fn script_targets(files: &Files<'_>, base: &str, command: &str, runs: Runs, s: &
 
 /// Resolves a script's file argument inside the package, the way Node
 /// resolves a path (`x`, `x.js`, `x/index.js`).
-fn resolve(files: &Files<'_>, base: &str, target: &str) -> Option<String> {
+pub(crate) fn resolve(files: &Files<'_>, base: &str, target: &str) -> Option<String> {
     let mut parts: Vec<&str> = base
         .trim_end_matches('/')
         .split('/')

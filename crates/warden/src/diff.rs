@@ -62,6 +62,9 @@ struct DiffReport {
     surface_added: Vec<Item>,
     surface_removed: Vec<Item>,
     changed_files: Vec<FileDiff>,
+    /// Files that run when the package is loaded (the runtime surface),
+    /// added or changed.
+    runtime_changed: Vec<FileDiff>,
     dependencies: Changes<String>,
     /// Findings of `to` that `from` did not have.
     new_findings: Vec<Finding>,
@@ -162,6 +165,7 @@ fn diff(package: String, (from, a): (String, Analysis), (to, b): (String, Analys
         .map(|t| (t.path.as_str(), t.text.as_str()))
         .collect();
     let mut changed_files = Vec::new();
+    let mut runtime_changed = Vec::new();
     for t in &b.surface.texts {
         let old = old_texts.get(t.path.as_str()).copied().unwrap_or("");
         if old != t.text {
@@ -170,10 +174,15 @@ fn diff(package: String, (from, a): (String, Analysis), (to, b): (String, Analys
                 .context_radius(3)
                 .header(&format!("{from}/{}", t.path), &format!("{to}/{}", t.path))
                 .to_string();
-            changed_files.push(FileDiff {
+            let file = FileDiff {
                 path: t.path.clone(),
                 diff,
-            });
+            };
+            if t.runs == warden_archive::Runs::Import {
+                runtime_changed.push(file);
+            } else {
+                changed_files.push(file);
+            }
         }
     }
     let old_findings: BTreeSet<(String, String)> = a
@@ -200,6 +209,7 @@ fn diff(package: String, (from, a): (String, Analysis), (to, b): (String, Analys
         surface_added,
         surface_removed,
         changed_files,
+        runtime_changed,
     }
 }
 
@@ -268,6 +278,18 @@ fn human(r: &DiffReport) -> String {
     for f in &r.changed_files {
         let _ = writeln!(out, "\n{}", f.diff.trim_end());
     }
+    if r.runtime_changed.is_empty() {
+        let _ = writeln!(out, "\ncode that runs on load: unchanged");
+    } else {
+        let _ = writeln!(
+            out,
+            "\ncode that runs on load (main module, package __init__ and what they import): {} changed",
+            plural_files(r.runtime_changed.len())
+        );
+        for f in &r.runtime_changed {
+            let _ = writeln!(out, "\n{}", f.diff.trim_end());
+        }
+    }
     if !r.new_findings.is_empty() {
         let _ = writeln!(out, "\nnew findings in {}:", r.to);
         for f in &r.new_findings {
@@ -331,6 +353,7 @@ mod tests {
                 path: "install.js".into(),
                 diff: "--- a\n+++ b\n+evil()\n".into(),
             }],
+            runtime_changed: Vec::new(),
             dependencies: super::Changes::default(),
             new_findings: Vec::new(),
         };

@@ -104,6 +104,7 @@ pub fn runs_label(runs: Runs) -> &'static str {
         Runs::Startup => "at every Python start",
         Runs::SourceInstall => "for git/file installs",
         Runs::Command => "when invoked",
+        Runs::Import => "on load",
         Runs::Never => "",
     }
 }
