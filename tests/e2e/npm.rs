@@ -1021,3 +1021,20 @@ fn a_payload_in_the_main_module_is_blocked_though_nothing_runs_at_install() {
     // The version before it, without the payload, installs.
     npm(&registry, &sandbox, &["install", "runtime-payload@1.0.0"]).expect_code(0);
 }
+
+#[test]
+fn a_first_release_whose_install_script_uses_the_network_is_blocked() {
+    // Nothing earlier to compare with: a new package's install code that
+    // talks to the network is judged on its own.
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "fresh-fetcher"]).expect_code(77);
+    assert!(out.stdout.contains("first-release"), "{}", out.stdout);
+    assert!(out.stdout.contains("network-send"), "{}", out.stdout);
+    assert!(installed(&sandbox, "fresh-fetcher").is_none());
+    assert!(
+        !sandbox.canary("fresh-fetcher").exists(),
+        "postinstall never ran"
+    );
+}

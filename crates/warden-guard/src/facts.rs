@@ -76,6 +76,10 @@ pub struct SurfaceFacts {
     /// Any content or surface finding above `allow` in code that runs
     /// when installed from a registry (not in npm's `prepare`).
     pub content_findings: bool,
+    /// Install-time code with a finding whose rule makes a first release a
+    /// deny (obfuscation, network, fingerprinting).
+    #[serde(default)]
+    pub first_release_deny: Vec<String>,
     /// The name the artifact's own metadata gives, when it gives one.
     #[serde(default)]
     pub name: Option<String>,
@@ -97,6 +101,20 @@ impl From<&Analysis> for SurfaceFacts {
                 .findings
                 .iter()
                 .any(|f| f.level > Level::Allow && f.runs != Runs::SourceInstall),
+            first_release_deny: {
+                let mut rules: Vec<String> = a
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        f.first_release_deny
+                            && matches!(f.runs, Runs::Install | Runs::Build | Runs::Startup)
+                    })
+                    .map(|f| f.rule.clone())
+                    .collect();
+                rules.sort();
+                rules.dedup();
+                rules
+            },
             name: a.surface.name.clone(),
         }
     }
@@ -210,6 +228,9 @@ pub async fn npm(
     let mut ctx = Context::new(Timestamp::now());
     ctx.min_release_age = min_age;
     ctx.content_findings = surface.is_some_and(|s| s.content_findings);
+    ctx.first_release_deny = surface
+        .map(|s| s.first_release_deny.clone())
+        .unwrap_or_default();
     let previous = baseline
         .map(str::to_owned)
         .or_else(|| timeline.previous(version).map(|p| p.version.clone()));
@@ -424,6 +445,9 @@ pub async fn pypi(
     let mut ctx = Context::new(Timestamp::now());
     ctx.min_release_age = min_age;
     ctx.content_findings = surface.is_some_and(|s| s.content_findings);
+    ctx.first_release_deny = surface
+        .map(|s| s.first_release_deny.clone())
+        .unwrap_or_default();
     let attested = project
         .files_of(version)
         .iter()

@@ -39,6 +39,9 @@ pub struct Context {
     pub min_release_age: SignedDuration,
     /// Content-rule findings on this version's archive (any level above allow).
     pub content_findings: bool,
+    /// Rules whose findings in this version's install-time code make a
+    /// first release a deny.
+    pub first_release_deny: Vec<String>,
     /// For each dependency this version adds: facts about the version it
     /// would resolve to, when they could be fetched.
     pub added_dependencies: BTreeMap<String, DependencyFacts>,
@@ -50,6 +53,7 @@ impl Context {
             now,
             min_release_age: SignedDuration::from_hours(48),
             content_findings: false,
+            first_release_deny: Vec::new(),
             added_dependencies: BTreeMap::new(),
         }
     }
@@ -364,15 +368,30 @@ pub fn judge(
     if let Some(first) = timeline.first_published() {
         let age = ctx.now.duration_since(first);
         if days(age) < 30 {
+            // A new package has no earlier release to compare with: code it
+            // runs at install that is obfuscated or talks to the network is
+            // judged on its own.
+            let escalate = !ctx.first_release_deny.is_empty();
+            let mut evidence = vec![("first_published", first.to_string())];
+            if escalate {
+                evidence.push(("install_code_findings", ctx.first_release_deny.join(", ")));
+            }
             add(
                 &mut j,
                 "first-release",
-                Level::Warn,
-                format!(
-                    "the package's first version appeared {} days ago",
-                    days(age)
-                ),
-                vec![("first_published", first.to_string())],
+                if escalate { Level::Deny } else { Level::Warn },
+                if escalate {
+                    format!(
+                        "the package's first version appeared {} days ago, and its install-time code is obfuscated or uses the network",
+                        days(age)
+                    )
+                } else {
+                    format!(
+                        "the package's first version appeared {} days ago",
+                        days(age)
+                    )
+                },
+                evidence,
             );
         }
     }
@@ -573,6 +592,50 @@ mod tests {
         for s in ["^1.0.0", "1.x || >=2.5.0", "latest", "npm:other@^1"] {
             assert!(!is_non_registry(s), "{s}");
         }
+    }
+
+    fn new_package(now: Timestamp) -> Timeline {
+        Timeline {
+            ecosystem: crate::Ecosystem::Npm,
+            name: "fresh-pkg".into(),
+            versions: vec![VersionFacts {
+                version: "1.0.0".into(),
+                published: now.checked_sub(SignedDuration::from_hours(24 * 5)).ok(),
+                publisher: Some("alice".into()),
+                maintainers: Some(vec!["alice".into()]),
+                trust: Trust::None,
+                attestation: Vec::new(),
+                source: None,
+                install_time: Some(true),
+                install_detail: vec!["postinstall node i.js".into()],
+                dependencies: Some(BTreeMap::new()),
+                deprecated: None,
+                yanked: None,
+                malware: Some(false),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_first_release_with_suspicious_install_code_is_a_deny() {
+        let now = Timestamp::now();
+        let timeline = new_package(now);
+        let level = |ctx: &Context| {
+            let j = judge(&timeline, "1.0.0", None, ctx).unwrap();
+            let f = j
+                .findings
+                .iter()
+                .find(|f| f.code == "first-release")
+                .unwrap();
+            (f.level, f.evidence.get("install_code_findings").cloned())
+        };
+        let mut ctx = Context::new(now);
+        assert_eq!(level(&ctx), (Level::Warn, None));
+        // Install code that only spawns a compiler is not enough.
+        ctx.content_findings = true;
+        assert_eq!(level(&ctx), (Level::Warn, None));
+        ctx.first_release_deny = vec!["network-send".into()];
+        assert_eq!(level(&ctx), (Level::Deny, Some("network-send".to_owned())));
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub struct Finding {
     pub count: usize,
     /// When the code it was found in runs.
     pub runs: Runs,
+    /// Its rule makes a package's first release a deny (`deny-in-first-release`).
+    #[serde(skip)]
+    pub first_release_deny: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +135,10 @@ pub struct Rule {
     /// needs does not include it, so a warning would let it run.
     #[serde(default)]
     deny_at_build: bool,
+    /// In a package's first release, install-time code with this finding
+    /// makes the release a deny (nothing earlier to compare it with).
+    #[serde(default)]
+    deny_in_first_release: bool,
     #[serde(default)]
     pub positive: Vec<String>,
     #[serde(default)]
@@ -325,6 +332,7 @@ impl RuleSet {
                     excerpt,
                     count,
                     runs,
+                    first_release_deny: rule.deny_in_first_release,
                 }
             })
             .collect()

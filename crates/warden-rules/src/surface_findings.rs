@@ -65,6 +65,7 @@ pub fn surface_findings(surface: &Surface) -> Vec<Finding> {
                 excerpt: item.detail.clone(),
                 count: 1,
                 runs: item.runs,
+                first_release_deny: false,
             })
         })
         .collect()
