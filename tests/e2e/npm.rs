@@ -1038,3 +1038,32 @@ fn a_first_release_whose_install_script_uses_the_network_is_blocked() {
         "postinstall never ran"
     );
 }
+
+#[test]
+fn a_changed_install_command_is_a_warning_and_its_script_does_not_run() {
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "hook-changed@1.0.1"]).expect_code(0);
+    assert!(
+        out.stdout.contains("install-script-changed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "postinstall: `node postinstall.js` -> `node postinstall.js && node index.js`"
+        ),
+        "{}",
+        out.stdout
+    );
+    // Installed without a terminal to ask: the warned package's script is skipped.
+    assert_eq!(
+        installed(&sandbox, "hook-changed").as_deref(),
+        Some("1.0.1")
+    );
+    assert!(
+        !sandbox.canary("canary-postinstall").exists(),
+        "postinstall never ran"
+    );
+}

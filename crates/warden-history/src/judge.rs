@@ -84,6 +84,7 @@ pub const CODES: &[&str] = &[
     "release-too-fresh",
     "dormant-revival",
     "first-release",
+    "install-script-changed",
     "dependency-added",
     "typosquat-suspect",
     "known-malicious",
@@ -430,8 +431,51 @@ pub fn judge(
         );
     }
 
+    // A hook that was there already, now running another command, or a
+    // hook added beside one that was there.
+    let script_changed: Vec<String> = match (
+        previous.and_then(|p| p.install_scripts.as_ref()),
+        this.install_scripts.as_ref(),
+    ) {
+        (Some(before), Some(now)) if !before.is_empty() => now
+            .iter()
+            .filter_map(|(hook, command)| match before.get(hook) {
+                Some(old) if old != command => Some(format!("{hook}: `{old}` -> `{command}`")),
+                None => Some(format!("{hook}: added `{command}`")),
+                Some(_) => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let escalate = new_publisher || dropped || ctx.content_findings || lookalike.is_some();
+    let escalated_by = [
+        (new_publisher, "publisher-new"),
+        (dropped, "provenance-dropped"),
+        (ctx.content_findings, "content findings"),
+        (lookalike.is_some(), "typosquat-suspect"),
+    ]
+    .iter()
+    .filter(|(b, _)| *b)
+    .map(|(_, s)| *s)
+    .collect::<Vec<_>>()
+    .join(", ");
+    if let (Some(prev), false) = (previous, script_changed.is_empty()) {
+        add(
+            &mut j,
+            "install-script-changed",
+            if escalate { Level::Deny } else { Level::Warn },
+            format!(
+                "{version} runs other install-time commands than {}",
+                prev.version
+            ),
+            vec![
+                ("changed", script_changed.join("; ")),
+                ("previous_version", prev.version.clone()),
+                ("escalated_by", escalated_by.clone()),
+            ],
+        );
+    }
     if let Some(prev) = script_added {
-        let escalate = new_publisher || dropped || ctx.content_findings || lookalike.is_some();
         add(
             &mut j,
             "install-script-added",
@@ -440,20 +484,7 @@ pub fn judge(
             vec![
                 ("scripts", this.install_detail.join("; ")),
                 ("previous_version", prev.version.clone()),
-                (
-                    "escalated_by",
-                    [
-                        (new_publisher, "publisher-new"),
-                        (dropped, "provenance-dropped"),
-                        (ctx.content_findings, "content findings"),
-                        (lookalike.is_some(), "typosquat-suspect"),
-                    ]
-                    .iter()
-                    .filter(|(b, _)| *b)
-                    .map(|(_, s)| *s)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                ),
+                ("escalated_by", escalated_by),
             ],
         );
     }
@@ -608,6 +639,7 @@ mod tests {
                 source: None,
                 install_time: Some(true),
                 install_detail: vec!["postinstall node i.js".into()],
+                install_scripts: None,
                 dependencies: Some(BTreeMap::new()),
                 deprecated: None,
                 yanked: None,
@@ -636,6 +668,49 @@ mod tests {
         assert_eq!(level(&ctx), (Level::Warn, None));
         ctx.first_release_deny = vec!["network-send".into()];
         assert_eq!(level(&ctx), (Level::Deny, Some("network-send".to_owned())));
+    }
+
+    #[test]
+    fn a_changed_install_command_is_reported_and_escalates_like_an_added_one() {
+        let now = Timestamp::now();
+        let mut timeline = new_package(now);
+        let old = now.checked_sub(SignedDuration::from_hours(24 * 400)).ok();
+        timeline.versions[0].published = old;
+        let scripts = |pairs: &[(&str, &str)]| {
+            Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        timeline.versions[0].install_scripts = scripts(&[("postinstall", "node postinstall.js")]);
+        let mut next = timeline.versions[0].clone();
+        next.version = "1.0.1".into();
+        next.published = now.checked_sub(SignedDuration::from_hours(24 * 10)).ok();
+        next.install_scripts = scripts(&[("postinstall", "node setup.js")]);
+        timeline.versions.push(next);
+        let finding = |ctx: &Context, t: &Timeline| {
+            judge(t, "1.0.1", None, ctx)
+                .unwrap()
+                .findings
+                .into_iter()
+                .find(|f| f.code == "install-script-changed")
+                .map(|f| (f.level, f.evidence["changed"].clone()))
+        };
+        let mut ctx = Context::new(now);
+        assert_eq!(
+            finding(&ctx, &timeline),
+            Some((
+                Level::Warn,
+                "postinstall: `node postinstall.js` -> `node setup.js`".to_owned()
+            ))
+        );
+        ctx.content_findings = true;
+        assert_eq!(finding(&ctx, &timeline).map(|f| f.0), Some(Level::Deny));
+        // The same command again is no finding.
+        timeline.versions[1].install_scripts = timeline.versions[0].install_scripts.clone();
+        assert_eq!(finding(&Context::new(now), &timeline), None);
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub struct VersionFacts {
     /// Whether installing runs code (scripts, gyp, sdist builds, start-up hooks).
     pub install_time: Option<bool>,
     pub install_detail: Vec<String>,
+    /// npm: the install hooks the registry's manifest names, with their
+    /// commands (`None` where the metadata does not say, and for PyPI).
+    pub install_scripts: Option<BTreeMap<String, String>>,
     pub dependencies: Option<BTreeMap<String, String>>,
     pub deprecated: Option<String>,
     pub yanked: Option<String>,
@@ -160,6 +163,12 @@ impl Timeline {
                     source: None,
                     install_time,
                     install_detail: scripts.iter().map(|(k, s)| format!("{k}: {s}")).collect(),
+                    install_scripts: Some(
+                        scripts
+                            .iter()
+                            .map(|(k, s)| ((*k).to_owned(), (*s).to_owned()))
+                            .collect(),
+                    ),
                     dependencies: Some(dependencies),
                     deprecated: m.deprecated.clone(),
                     yanked: None,
@@ -229,6 +238,7 @@ impl Timeline {
                     },
                     source,
                     install_time: sdist_only.then_some(true),
+                    install_scripts: None,
                     install_detail: if sdist_only {
                         vec!["sdist only: pip builds it".to_owned()]
                     } else {
