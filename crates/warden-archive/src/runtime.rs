@@ -15,6 +15,8 @@ use crate::surface::{Files, LOCAL_IMPORT, Runs, Surface, SurfaceText, resolve};
 /// first, not the whole package.
 pub const RUNTIME_FILES: usize = 48;
 pub const RUNTIME_FILE_BYTES: usize = 2 << 20;
+/// And at most this much in all.
+pub const RUNTIME_BYTES: usize = 8 << 20;
 /// How many imports deep the walk follows from an entry point.
 const DEPTH: u32 = 3;
 
@@ -40,9 +42,9 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
     let mut queue: Vec<(String, u32)> = entries.into_iter().map(|e| (e, 0)).collect();
     queue.reverse();
     let mut seen = already_read(s);
-    let mut read = 0;
+    let (mut read, mut bytes) = (0, 0);
     while let Some((target, depth)) = queue.pop() {
-        if read >= RUNTIME_FILES {
+        if read >= RUNTIME_FILES || bytes >= RUNTIME_BYTES {
             break;
         }
         let Some(path) = resolve(files, "", &target) else {
@@ -55,6 +57,7 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
             continue;
         };
         read += 1;
+        bytes += text.len();
         if depth < DEPTH {
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
             let mut found: Vec<(String, u32)> = LOCAL_IMPORT
@@ -166,9 +169,9 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
         .map(|(dir, file)| (dir, file, 0))
         .collect();
     let mut seen = already_read(s);
-    let mut read = 0;
+    let (mut read, mut bytes) = (0, 0);
     while let Some((dir, path, depth)) = queue.pop() {
-        if read >= RUNTIME_FILES {
+        if read >= RUNTIME_FILES || bytes >= RUNTIME_BYTES {
             break;
         }
         if !seen.insert(path.clone()) {
@@ -178,6 +181,7 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
             continue;
         };
         read += 1;
+        bytes += text.len();
         if depth < DEPTH {
             let mut found = Vec::new();
             for cap in PY_IMPORT.captures_iter(text) {

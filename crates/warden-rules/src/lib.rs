@@ -176,6 +176,11 @@ struct RulesFile {
 pub struct RuleSet {
     rules: Vec<Rule>,
     set: RegexSet,
+    /// The patterns that apply to the runtime surface, on their own: most
+    /// rules do not read it, and it is the larger part of what is read.
+    import_set: RegexSet,
+    /// For each pattern of `import_set`: its index in `patterns`.
+    import_patterns: Vec<usize>,
     /// For each pattern of `set`: its rule, its own regex (to locate it),
     /// and whether it is for install-time code only.
     patterns: Vec<(usize, Regex, bool)>,
@@ -218,14 +223,33 @@ impl RuleSet {
                 patterns.push((i, re, install_only));
             }
         }
-        let set = RegexSet::new(&sources).map_err(|e| Error::Pattern {
-            rule: "(set)".into(),
-            pattern: String::new(),
-            message: e.to_string(),
-        })?;
+        let compile = |sources: &[&String]| {
+            RegexSet::new(sources).map_err(|e| Error::Pattern {
+                rule: "(set)".into(),
+                pattern: String::new(),
+                message: e.to_string(),
+            })
+        };
+        let set = compile(&sources.iter().collect::<Vec<_>>())?;
+        let import_patterns: Vec<usize> = patterns
+            .iter()
+            .enumerate()
+            .filter(|(_, (rule, _, install_only))| {
+                !install_only && file.rule[*rule].runs.contains(&Runs::Import)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let import_set = compile(
+            &import_patterns
+                .iter()
+                .map(|i| &sources[*i])
+                .collect::<Vec<_>>(),
+        )?;
         Ok(Self {
             rules: file.rule,
             set,
+            import_set,
+            import_patterns,
             patterns,
         })
     }
@@ -282,7 +306,16 @@ impl RuleSet {
         let mut hits: BTreeMap<usize, (u32, String, usize)> = BTreeMap::new();
         for (n, line) in text.lines().enumerate() {
             let n = n as u32 + 1;
-            for p in self.set.matches(line).iter() {
+            let matched: Vec<usize> = if runs == Runs::Import {
+                self.import_set
+                    .matches(line)
+                    .iter()
+                    .map(|i| self.import_patterns[i])
+                    .collect()
+            } else {
+                self.set.matches(line).iter().collect()
+            };
+            for p in matched {
                 let (rule, re, install_only) = &self.patterns[p];
                 if !applies(&self.rules[*rule]) || (*install_only && runs == Runs::Import) {
                     continue;
