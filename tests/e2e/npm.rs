@@ -1067,3 +1067,39 @@ fn a_changed_install_command_is_a_warning_and_its_script_does_not_run() {
         "postinstall never ran"
     );
 }
+
+#[test]
+fn a_git_dependency_is_read_from_its_checkout_prepare_included() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    // A repository made from testdata/sources/npm/git-prepare.
+    let repo = sandbox.root().join("repos/git-prepare");
+    std::fs::create_dir_all(&repo).unwrap();
+    let source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sources/npm/git-prepare");
+    for f in files(&source) {
+        std::fs::copy(source.join(&f), repo.join(&f)).unwrap();
+    }
+    for args in [
+        &["init", "--quiet", "-b", "main"][..],
+        &["add", "."],
+        &["commit", "--quiet", "-m", "release"],
+    ] {
+        Output::of(
+            sandbox
+                .command("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.org", "-C"])
+                .arg(&repo)
+                .args(args),
+        )
+        .expect_code(0);
+    }
+    let spec = format!("git+file://{}", repo.display());
+    let out = npm(&registry, &sandbox, &["install", &spec]).expect_code(77);
+    assert!(out.stdout.contains("non-registry-source"), "{}", out.stdout);
+    assert!(out.stdout.contains("decode-and-execute"), "{}", out.stdout);
+    assert!(out.stdout.contains("prepare"), "{}", out.stdout);
+    assert!(installed(&sandbox, "git-prepare").is_none());
+    assert!(!sandbox.canary("git-prepare").exists(), "prepare never ran");
+}

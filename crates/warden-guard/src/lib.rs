@@ -21,6 +21,7 @@ mod env;
 mod error;
 pub mod facts;
 mod gate;
+pub mod git;
 mod report;
 mod settings;
 mod tasks;

@@ -398,7 +398,7 @@ fn check_local(c: &mut Assessment, project: &Path, spec: &str, name: &str) {
     let path = project.join(spec.strip_prefix("file:").unwrap_or(spec));
     let label = format!("npm:{name} ({})", path.display());
     let bytes = if path.is_dir() {
-        warden_archive::pack_tree(&path, name, &warden_archive::Limits::default())
+        warden_archive::pack_tree(&path, "package", &warden_archive::Limits::default())
             .map_err(|e| e.to_string())
     } else {
         match std::fs::metadata(&path) {
@@ -414,6 +414,34 @@ fn check_local(c: &mut Assessment, project: &Path, spec: &str, name: &str) {
     }) {
         Ok(v) => v.apply(c, Origin::Source),
         Err(e) => c.unknown(format!("{label}: {e}")),
+    }
+}
+
+/// Checks out a git dependency at the commit the plan locked (`git+URL#commit`),
+/// running nothing from it, and reads it like a folder.
+fn check_git(c: &mut Assessment, spec: &str, name: &str) {
+    let shown = warden_registry::redact_text(spec);
+    let url = spec.strip_prefix("git+").unwrap_or(spec);
+    let (repo, rev) = match url.split_once('#') {
+        Some((r, v)) => (r, Some(v).filter(|v| !v.is_empty())),
+        None => (url, None),
+    };
+    if !repo.contains("://") {
+        c.unknown(format!(
+            "npm:{name}: the git source `{shown}` is not a URL warden can check out"
+        ));
+        return;
+    }
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            c.unknown(format!("npm:{name}: {e}"));
+            return;
+        }
+    };
+    match warden_guard::git::checkout(repo, rev, &dir.path().join("checkout")) {
+        Ok(_) => check_local(c, dir.path(), "checkout", name),
+        Err(e) => c.unknown(format!("npm:{name} ({shown}): {e}")),
     }
 }
 
@@ -661,9 +689,13 @@ async fn check_one(
                 ),
                 s.clone(),
             ));
-            // What npm installs from the disk is read like any tarball.
-            if let Source::File(spec) = &planned.source {
-                check_local(&mut c, project, spec, &name);
+            // What npm installs from the disk is read like any tarball; a
+            // git source is checked out at the locked commit and read the
+            // same way, `prepare` included (npm runs it for git sources).
+            match &planned.source {
+                Source::File(spec) => check_local(&mut c, project, spec, &name),
+                Source::Git(spec) => check_git(&mut c, spec, &name),
+                _ => {}
             }
             return c;
         }

@@ -343,43 +343,7 @@ pub fn git_checkout(url: &str, dest: &Path) -> Result<Checkout, String> {
         Some(at) => (&rest[..path_start + at], Some(&rest[path_start + at + 1..])),
         None => (rest, None),
     };
-    let git = |args: &[&str]| -> Result<String, String> {
-        let out = std::process::Command::new("git")
-            .args([
-                "-c",
-                "core.hooksPath=/dev/null",
-                "-c",
-                "advice.detachedHead=false",
-            ])
-            .args(args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| format!("could not run git: {e}"))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            let step = args
-                .iter()
-                .find(|a| ["clone", "checkout", "rev-parse"].contains(a));
-            return Err(format!(
-                "git {} failed: {}",
-                step.unwrap_or(&""),
-                first.replace(repo, "<url>")
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
-    let dest_str = dest.display().to_string();
-    git(&["clone", "--quiet", "--no-checkout", "--", repo, &dest_str])?;
-    git(&[
-        "-C",
-        &dest_str,
-        "checkout",
-        "--quiet",
-        rev.unwrap_or("HEAD"),
-    ])?;
-    let commit = git(&["-C", &dest_str, "rev-parse", "HEAD"])?;
+    let commit = warden_guard::git::checkout(repo, rev, dest)?;
     let project = match subdirectory {
         Some(sub) if !sub.split('/').any(|c| c == "..") => dest.join(sub),
         Some(_) => return Err("`subdirectory=` leaves the repository".into()),
