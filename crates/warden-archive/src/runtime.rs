@@ -213,6 +213,12 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
                     }
                 } else if dots.is_empty() {
                     targets.push((base(&dir).to_owned(), module.to_owned(), false));
+                    // Python 2's implicit relative import (`from util import
+                    // x` beside `util.py`), still written by some.
+                    let here = path.rsplit_once('/').map_or("", |(d, _)| d);
+                    if !here.is_empty() {
+                        targets.push((format!("{here}/"), module.to_owned(), true));
+                    }
                 }
                 for (prefix, target, relative) in targets {
                     // Only this artifact's own packages: the rest is another
@@ -418,6 +424,25 @@ mod tests {
                 "tool.py"
             ]
         );
+    }
+
+    #[test]
+    fn an_implicit_relative_import_is_followed() {
+        let paths = runtime_paths(
+            crate::ArtifactKind::Sdist,
+            &[
+                (
+                    "p-1.0/PKG-INFO",
+                    "Metadata-Version: 2.1\nName: p\nVersion: 1.0\n",
+                ),
+                (
+                    "p-1.0/src/p/__init__.py",
+                    "from discord import find_tokens\nfrom os import path\n",
+                ),
+                ("p-1.0/src/p/discord.py", "def find_tokens(): pass\n"),
+            ],
+        );
+        assert_eq!(paths, ["src/p/__init__.py", "src/p/discord.py"]);
     }
 
     #[test]
