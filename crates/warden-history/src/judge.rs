@@ -432,9 +432,14 @@ pub fn judge(
     }
 
     // A hook that was there already, now running another command, or a
-    // hook added beside one that was there.
+    // hook added beside one that was there: what a release changed, so
+    // against an earlier release only (a lockfile may also hold a newer
+    // version of the same package).
+    let earlier = previous
+        .filter(|p| !timeline.is_later(&p.version, version))
+        .or_else(|| timeline.previous(version));
     let script_changed: Vec<String> = match (
-        previous.and_then(|p| p.install_scripts.as_ref()),
+        earlier.and_then(|p| p.install_scripts.as_ref()),
         this.install_scripts.as_ref(),
     ) {
         (Some(before), Some(now)) if !before.is_empty() => now
@@ -459,11 +464,19 @@ pub fn judge(
     .map(|(_, s)| *s)
     .collect::<Vec<_>>()
     .join(", ");
-    if let (Some(prev), false) = (previous, script_changed.is_empty()) {
+    // Projects change their hooks' commands as they go, and most install
+    // code spawns processes: a changed command is a deny only with a sign
+    // that someone else made this release.
+    let changed_escalate = new_publisher || dropped || lookalike.is_some();
+    if let (Some(prev), false) = (earlier, script_changed.is_empty()) {
         add(
             &mut j,
             "install-script-changed",
-            if escalate { Level::Deny } else { Level::Warn },
+            if changed_escalate {
+                Level::Deny
+            } else {
+                Level::Warn
+            },
             format!(
                 "{version} runs other install-time commands than {}",
                 prev.version
@@ -471,7 +484,19 @@ pub fn judge(
             vec![
                 ("changed", script_changed.join("; ")),
                 ("previous_version", prev.version.clone()),
-                ("escalated_by", escalated_by.clone()),
+                (
+                    "escalated_by",
+                    [
+                        (new_publisher, "publisher-new"),
+                        (dropped, "provenance-dropped"),
+                        (lookalike.is_some(), "typosquat-suspect"),
+                    ]
+                    .iter()
+                    .filter(|(b, _)| *b)
+                    .map(|(_, s)| *s)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ),
             ],
         );
     }
@@ -706,8 +731,22 @@ mod tests {
                 "postinstall: `node postinstall.js` -> `node setup.js`".to_owned()
             ))
         );
+        // Install code that spawns processes is common: not a deny alone.
         ctx.content_findings = true;
+        assert_eq!(finding(&ctx, &timeline).map(|f| f.0), Some(Level::Warn));
+        // Another account published it: a deny.
+        timeline.versions[1].publisher = Some("mallory".into());
         assert_eq!(finding(&ctx, &timeline).map(|f| f.0), Some(Level::Deny));
+        timeline.versions[1].publisher = Some("alice".into());
+        // Judged against a newer version the project also has, 1.0.0 did
+        // not change anything.
+        let against_newer = judge(&timeline, "1.0.0", Some("1.0.1"), &ctx).unwrap();
+        assert!(
+            !against_newer
+                .findings
+                .iter()
+                .any(|f| f.code == "install-script-changed")
+        );
         // The same command again is no finding.
         timeline.versions[1].install_scripts = timeline.versions[0].install_scripts.clone();
         assert_eq!(finding(&Context::new(now), &timeline), None);

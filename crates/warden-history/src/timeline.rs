@@ -274,6 +274,11 @@ impl Timeline {
         self.versions.iter_mut().find(|v| v.version == version)
     }
 
+    /// Whether `a` was released after `b`, in version order.
+    pub fn is_later(&self, a: &str, b: &str) -> bool {
+        matches!((self.index(a), self.index(b)), (Some(x), Some(y)) if x > y)
+    }
+
     fn index(&self, version: &str) -> Option<usize> {
         self.versions.iter().position(|v| v.version == version)
     }
