@@ -1095,6 +1095,8 @@ fn a_git_dependency_is_read_from_its_checkout_prepare_included() {
         )
         .expect_code(0);
     }
+    // npm 12 fetches git dependencies only when the project opts in.
+    std::fs::write(sandbox.project().join(".npmrc"), "allow-git=root\n").unwrap();
     let spec = format!("git+file://{}", repo.display());
     let out = npm(&registry, &sandbox, &["install", &spec]).expect_code(77);
     assert!(out.stdout.contains("non-registry-source"), "{}", out.stdout);
