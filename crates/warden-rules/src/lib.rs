@@ -297,7 +297,11 @@ impl RuleSet {
             .iter()
             .flat_map(|t| {
                 let mut found = self.check_text(ecosystem, t.runs, &t.path, &t.text);
-                found.extend(self.check_peeled(ecosystem, t.runs, &t.path, &t.text));
+                // Libraries embed data as base64 (fonts, source maps): only
+                // code that runs at install, build or start-up is peeled.
+                if t.runs != Runs::Import {
+                    found.extend(self.check_peeled(ecosystem, t.runs, &t.path, &t.text));
+                }
                 found
             })
             .collect()
