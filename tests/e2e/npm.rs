@@ -1023,6 +1023,50 @@ fn a_payload_in_the_main_module_is_blocked_though_nothing_runs_at_install() {
 }
 
 #[test]
+fn a_release_that_adds_obfuscated_code_on_load_is_blocked_against_the_version_installed() {
+    // The chalk/debug shape with nothing a rule denies on its own: a patch
+    // release whose main module gains obfuscator-style code, from the usual
+    // publisher, past the minimum age, no install script. Only comparing it
+    // with the version the project has finds it.
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "hijacked-lib@1.0.0"]).expect_code(0);
+    let lockfile = sandbox.project().join("package-lock.json");
+    let locked = std::fs::read(&lockfile).unwrap();
+    let out = npm(&registry, &sandbox, &["install", "hijacked-lib@1.0.1"]).expect_code(77);
+    for needle in [
+        "runtime-code-added",
+        "obfuscated-identifiers",
+        "index.js",
+        "new since 1.0.0",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    // The project keeps what it had, and loading it runs no payload.
+    assert_eq!(
+        installed(&sandbox, "hijacked-lib").as_deref(),
+        Some("1.0.0")
+    );
+    assert_eq!(std::fs::read(&lockfile).unwrap(), locked);
+    Output::of(
+        sandbox
+            .command("node")
+            .args(["-e", "require('hijacked-lib')"])
+            .current_dir(sandbox.project()),
+    )
+    .expect_code(0);
+    assert!(!sandbox.canary("obfuscated-payload").exists());
+    // A fresh project has no version to compare with: the release before
+    // is the baseline, and the verdict is the same.
+    let fresh = Sandbox::new();
+    project(&fresh);
+    let out = npm(&registry, &fresh, &["install", "hijacked-lib@1.0.1"]).expect_code(77);
+    assert!(out.stdout.contains("runtime-code-added"), "{}", out.stdout);
+    assert!(installed(&fresh, "hijacked-lib").is_none());
+}
+
+#[test]
 fn a_first_release_whose_install_script_uses_the_network_is_blocked() {
     // Nothing earlier to compare with: a new package's install code that
     // talks to the network is judged on its own.

@@ -696,3 +696,21 @@ fn a_payload_in_init_py_is_blocked_though_nothing_runs_at_install() {
     python(&sandbox, &venv, "import runtime_payload").expect_code(1);
     assert!(!sandbox.canary("runtime-payload-py").exists());
 }
+
+#[test]
+fn a_release_that_starts_sending_the_environment_on_import_is_blocked() {
+    // Plain code, no encoded blob, nothing at install: `__init__.py` of 1.1
+    // posts `os.environ` on import, which 1.0's did not.
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let out = pip(&registry, &sandbox, &venv, &["install", "hijacked-py==1.1"]).expect_code(77);
+    for needle in ["runtime-code-added", "environment-dump", "new since 1.0"] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    python(&sandbox, &venv, "import env_beacon").expect_code(1);
+    assert!(!sandbox.canary("env-beacon").exists());
+    // The release before it installs.
+    pip(&registry, &sandbox, &venv, &["install", "hijacked-py==1.0"]).expect_code(0);
+    python(&sandbox, &venv, "import benign_wheel").expect_code(0);
+}

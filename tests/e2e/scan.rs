@@ -383,3 +383,73 @@ fn inspect_reads_the_surface_and_refuses_a_tarball_with_the_wrong_digest() {
         "an unread archive is not clean"
     );
 }
+
+#[test]
+fn a_release_is_judged_against_the_one_before_in_scan_and_diff() {
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    let old = npm_archive(&registry, &sandbox, "hijacked-lib", "1.0.0", "old.tgz");
+    let new = npm_archive(&registry, &sandbox, "hijacked-lib", "1.0.1", "new.tgz");
+    // On its own, obfuscator-style code on load is no finding: libraries
+    // ship minified and obfuscated bundles.
+    assert!(rules_of(&scan(&sandbox, &new, 0)).is_empty());
+    // New since the release before, it is how a hijacked package turns bad.
+    let out = Output::of(
+        warden(&sandbox)
+            .arg("scan")
+            .args([new.as_os_str(), "--previous".as_ref(), old.as_os_str()])
+            .args(["--format", "json"]),
+    )
+    .expect_code(77);
+    let artifact = &json(&out)["artifacts"][0];
+    assert_eq!(
+        rules_of(artifact),
+        [("runtime-code-added".to_owned(), "deny".to_owned())]
+    );
+    let excerpt = artifact["findings"][0]["excerpt"].as_str().unwrap();
+    assert!(
+        excerpt.contains("obfuscated-identifiers: index.js:") && excerpt.contains("old.tgz"),
+        "{excerpt}"
+    );
+    // The same code on both sides is not news.
+    let out = Output::of(warden(&sandbox).arg("scan").args([
+        new.as_os_str(),
+        "--previous".as_ref(),
+        new.as_os_str(),
+    ]))
+    .expect_code(0);
+    assert!(out.stdout.contains("findings: none"), "{}", out.stdout);
+    // One archive only, and an earlier one that cannot be read is no pass.
+    Output::of(warden(&sandbox).arg("scan").args([
+        new.as_os_str(),
+        old.as_os_str(),
+        "--previous".as_ref(),
+        old.as_os_str(),
+    ]))
+    .expect_code(64);
+    let missing = sandbox.root().join("missing.tgz");
+    Output::of(warden(&sandbox).arg("scan").args([
+        new.as_os_str(),
+        "--previous".as_ref(),
+        missing.as_os_str(),
+    ]))
+    .expect_code(69);
+    // `warden diff` shows the changed main module and the finding.
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["diff", "npm:hijacked-lib", "1.0.0", "1.0.1"]),
+    )
+    .expect_code(0);
+    assert!(
+        out.stdout.contains("code that runs on load") && out.stdout.contains("+var _0x3a1f"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("deny  runtime-code-added: obfuscated-identifiers"),
+        "{}",
+        out.stdout
+    );
+}

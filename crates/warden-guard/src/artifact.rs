@@ -8,6 +8,7 @@ use warden_registry::{NpmClient, PypiClient};
 use warden_rules::Analysis;
 
 use crate::Error;
+use crate::cache::{ArchiveVerdict, judge_artifact, read_verdict, verdict_path};
 
 /// Downloads the tarball of `version`, checks it against the published
 /// digest, and reads its install surface.
@@ -41,6 +42,44 @@ pub async fn npm(client: &NpmClient, doc: &Packument, version: &str) -> Result<A
         &Limits::default(),
     )?;
     Ok(analysis)
+}
+
+/// The verdict on `version`'s tarball: from the cache when these bytes
+/// were read before, else downloaded, verified against the published
+/// digest, read and kept.
+pub async fn npm_verdict(
+    client: &NpmClient,
+    doc: &Packument,
+    version: &str,
+) -> Result<ArchiveVerdict, Error> {
+    let label = format!("npm:{}@{version}", doc.name);
+    let dist = doc
+        .versions
+        .get(version)
+        .and_then(|m| m.dist.clone())
+        .unwrap_or_default();
+    let expected = Expected::npm(dist.integrity.as_deref(), dist.shasum.as_deref())
+        .ok_or_else(|| Error::unavailable(format!("{label}: the registry publishes no digest")))?;
+    let cache_dir = client.http.options().cache_dir.clone();
+    if let Some(v) = verdict_path(cache_dir.as_deref(), &expected)
+        .as_deref()
+        .and_then(read_verdict)
+    {
+        return Ok(v);
+    }
+    let url = doc
+        .tarball_url(version)
+        .ok_or_else(|| Error::unavailable(format!("{label}: the registry lists no tarball")))?;
+    let response = client
+        .get(&doc.name, &url, "application/octet-stream")
+        .await?;
+    Ok(judge_artifact(
+        &label,
+        &response.body,
+        Some(&expected),
+        ArtifactKind::NpmPackage,
+        cache_dir.as_deref(),
+    )?)
 }
 
 /// Which file of a release to read.
@@ -102,13 +141,47 @@ impl Pick<'_> {
     }
 }
 
-/// Reads the file of `version` that `pick` chooses.
-pub async fn pypi(
+/// The verdict on the file of `version` that `pick` chooses: from the
+/// cache when these bytes were read before, else downloaded, verified,
+/// read and kept.
+pub async fn pypi_verdict(
     client: &PypiClient,
     project: &SimpleProject,
     version: &str,
     pick: Pick<'_>,
-) -> Result<(String, Analysis), Error> {
+) -> Result<ArchiveVerdict, Error> {
+    let (label, file, expected) = pypi_file(project, version, pick)?;
+    let cache_dir = client.http.options().cache_dir.clone();
+    if let Some(v) = verdict_path(cache_dir.as_deref(), &expected)
+        .as_deref()
+        .and_then(read_verdict)
+    {
+        return Ok(v);
+    }
+    let response = client
+        .http
+        .get(
+            &format!("pypi:{}", project.name),
+            &file.url,
+            "application/octet-stream",
+            None,
+        )
+        .await?;
+    Ok(judge_artifact(
+        &label,
+        &response.body,
+        Some(&expected),
+        file_kind(file),
+        cache_dir.as_deref(),
+    )?)
+}
+
+/// The file of `version` that `pick` chooses, its label and its digest.
+fn pypi_file<'p>(
+    project: &'p SimpleProject,
+    version: &str,
+    pick: Pick<'_>,
+) -> Result<(String, &'p DistFile, Expected), Error> {
     let files = project.files_of(version);
     let file = pick.file(&files).ok_or_else(|| {
         Error::from(warden_registry::Error::NoSuchVersion {
@@ -125,6 +198,24 @@ pub async fn pypi(
             Error::unavailable(format!("{label}: the index publishes no sha256 for it"))
                 .with_hint("warden does not read archives it cannot verify")
         })?;
+    Ok((label, file, expected))
+}
+
+fn file_kind(file: &DistFile) -> ArtifactKind {
+    match file.kind {
+        DistKind::Wheel => ArtifactKind::Wheel,
+        _ => ArtifactKind::Sdist,
+    }
+}
+
+/// Reads the file of `version` that `pick` chooses.
+pub async fn pypi(
+    client: &PypiClient,
+    project: &SimpleProject,
+    version: &str,
+    pick: Pick<'_>,
+) -> Result<(String, Analysis), Error> {
+    let (label, file, expected) = pypi_file(project, version, pick)?;
     let response = client
         .http
         .get(
@@ -134,15 +225,11 @@ pub async fn pypi(
             None,
         )
         .await?;
-    let hint = match file.kind {
-        DistKind::Wheel => ArtifactKind::Wheel,
-        _ => ArtifactKind::Sdist,
-    };
     let analysis = warden_rules::analyze(
         &label,
         &response.body,
         Some(&expected),
-        Some(hint),
+        Some(file_kind(file)),
         &Limits::default(),
     )?;
     Ok((file.filename.clone(), analysis))

@@ -121,7 +121,7 @@ pub fn judge_artifact(
 }
 
 /// Changes when what a verdict holds changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 fn fingerprint() -> String {
     use sha2::Digest;

@@ -83,6 +83,24 @@ pub struct SurfaceFacts {
     /// The name the artifact's own metadata gives, when it gives one.
     #[serde(default)]
     pub name: Option<String>,
+    /// What the code that runs on load does that is no finding by itself
+    /// (`Analysis::on_load`): judged only against the release before.
+    #[serde(default)]
+    pub on_load: Vec<OnLoad>,
+    /// Every rule seen in the code that runs on load, finding or not.
+    #[serde(default)]
+    pub on_load_rules: Vec<String>,
+}
+
+/// A rule the code that runs on load matches, with where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OnLoad {
+    pub rule: String,
+    /// The level of `runtime-code-added` when it is new.
+    pub level: Level,
+    pub summary: String,
+    /// `file:line excerpt`.
+    pub evidence: String,
 }
 
 impl From<&Analysis> for SurfaceFacts {
@@ -116,6 +134,27 @@ impl From<&Analysis> for SurfaceFacts {
                 rules
             },
             name: a.surface.name.clone(),
+            on_load: a
+                .on_load
+                .iter()
+                .map(|f| OnLoad {
+                    rule: f.rule.clone(),
+                    level: f.level,
+                    summary: f.summary.clone(),
+                    evidence: format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
+                })
+                .collect(),
+            on_load_rules: {
+                let mut rules: Vec<String> = a
+                    .on_load
+                    .iter()
+                    .chain(a.findings.iter().filter(|f| f.runs == Runs::Import))
+                    .map(|f| f.rule.clone())
+                    .collect();
+                rules.sort();
+                rules.dedup();
+                rules
+            },
         }
     }
 }
@@ -265,11 +304,18 @@ pub async fn npm(
             }
         }
     }
-    History::new(
+    let mut history = History::new(
         warden_history::judge(&timeline, version, previous.as_deref(), &ctx),
         attested,
         unknown,
-    )
+    );
+    if let (Some(now), Some(prev)) = (surface.filter(|s| !s.on_load.is_empty()), &previous) {
+        let before = crate::artifact::npm_verdict(client, doc, prev)
+            .await
+            .map(|v| v.surface);
+        history.release_diff(&timeline, version, prev, now, before);
+    }
+    history
 }
 
 /// The history judgement of a version, what its attestation names, and
@@ -279,6 +325,8 @@ pub struct History {
     pub judgement: Option<Judgement>,
     /// The repository and workflow this version's attestation names.
     pub attested: Option<(String, Option<String>)>,
+    /// What the release adds to the code that runs on load.
+    pub added: Vec<crate::Finding>,
 }
 
 impl History {
@@ -297,6 +345,38 @@ impl History {
         Self {
             judgement,
             attested,
+            added: Vec::new(),
+        }
+    }
+
+    /// Compares the code `now` runs on load with the release before
+    /// (`before`, read from `previous`'s archive): a release diff that
+    /// could not be made is unknown, not clean.
+    fn release_diff(
+        &mut self,
+        timeline: &Timeline,
+        version: &str,
+        previous: &str,
+        now: &SurfaceFacts,
+        before: Result<SurfaceFacts, crate::Error>,
+    ) {
+        match before {
+            Ok(before) => {
+                let new_line = timeline.major(previous) != timeline.major(version);
+                self.added =
+                    crate::release::runtime_code_added(now, &before, version, previous, new_line);
+            }
+            Err(e) => {
+                if let Some(j) = &mut self.judgement {
+                    j.unknown.push(Unknown {
+                        code: crate::release::CODE,
+                        reason: format!(
+                            "the code {previous} runs on load could not be read to compare: {e}"
+                        ),
+                        unpublished: false,
+                    });
+                }
+            }
         }
     }
 
@@ -305,6 +385,9 @@ impl History {
     /// completed.
     pub fn apply(self, a: &mut crate::Assessment) {
         a.attested = self.attested;
+        for f in self.added {
+            a.finding(f);
+        }
         let Some(j) = self.judgement else {
             a.unknown("the history of this version could not be judged");
             return;
@@ -407,6 +490,7 @@ pub async fn pypi(
     // from the archive: read the previous version's too, the file pip
     // would install here. When that cannot be told, neither can whether
     // install-time code was added.
+    let mut before = None;
     if let Some(prev) = &previous {
         let files = project.files_of(prev);
         let pick = if Pick::depends_on_platform(&files) {
@@ -414,11 +498,17 @@ pub async fn pypi(
         } else {
             Some(Pick::Any)
         };
-        if let Some(pick) = pick {
-            if let Ok((_, a)) = crate::artifact::pypi(client, project, prev, pick).await {
-                if let Some(f) = timeline.get_mut(prev) {
-                    f.install_time = Some(a.surface.runs_code());
-                }
+        before = Some(match pick {
+            Some(pick) => crate::artifact::pypi_verdict(client, project, prev, pick)
+                .await
+                .map(|v| v.surface),
+            None => Err(crate::Error::unavailable(
+                "pip did not say which platform tags it installs",
+            )),
+        });
+        if let Some(Ok(b)) = &before {
+            if let Some(f) = timeline.get_mut(prev) {
+                f.install_time = Some(b.runs_code);
             }
         }
     }
@@ -454,11 +544,17 @@ pub async fn pypi(
         .filter_map(|f| provenance.get(&f.filename))
         .flat_map(|p| &p.publishers)
         .find_map(|p| Some((p.repository.clone()?, p.workflow.clone())));
-    History::new(
+    let mut history = History::new(
         warden_history::judge(&timeline, version, previous.as_deref(), &ctx),
         attested,
         unknown,
-    )
+    );
+    if let (Some(now), Some(prev), Some(before)) =
+        (surface.filter(|s| !s.on_load.is_empty()), &previous, before)
+    {
+        history.release_diff(&timeline, version, prev, now, before);
+    }
+    history
 }
 
 /// Provenance per file name: every file of the selected version, and one

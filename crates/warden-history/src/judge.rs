@@ -90,6 +90,7 @@ pub const CODES: &[&str] = &[
     "known-malicious",
     "deprecated",
     "yanked",
+    "runtime-code-added",
 ];
 
 fn days(d: SignedDuration) -> i64 {

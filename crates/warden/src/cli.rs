@@ -264,6 +264,12 @@ pub struct ScanArgs {
     /// Archives to read.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// The archive of the release before (one PATH only): what the release
+    /// adds to the code that runs on load is judged too
+    /// (`runtime-code-added`).
+    #[arg(long, value_name = "OLD")]
+    pub previous: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -119,7 +119,9 @@ pub async fn run(ctx: &Context, args: &DiffArgs, format: Format) -> Result<Strin
             .with_hint("warden diff npm:left-pad 1.2.0 1.3.0"));
         }
     };
-    let report = diff(package, from, to);
+    let (from, (to_version, mut b)) = (from, to);
+    warden_guard::release::add_to(&mut b, &from.1, &to_version, &from.0);
+    let report = diff(package, from, (to_version, b));
     Ok(match format {
         Format::Json | Format::Sarif | Format::Github => format!(
             "{}\n",
@@ -294,12 +296,16 @@ fn human(r: &DiffReport) -> String {
         let _ = writeln!(out, "\nnew findings in {}:", r.to);
         for f in &r.new_findings {
             let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let place = if f.file.is_empty() {
+                String::new()
+            } else {
+                format!("  {}{line}", f.file)
+            };
             let _ = writeln!(
                 out,
-                "  {:<5} {}  {}{line}: {}",
+                "  {:<5} {}{place}: {}",
                 f.level.as_str(),
                 f.rule,
-                f.file,
                 f.excerpt
             );
         }

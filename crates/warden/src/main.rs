@@ -101,7 +101,7 @@ fn main() -> ExitCode {
 /// Runs the command: its output and exit code, or a failure.
 async fn run(cli: &Cli) -> Result<(String, u8), Failure> {
     match &cli.command {
-        Command::Scan(args) => Ok(scan::run(args, cli.global.format)),
+        Command::Scan(args) => scan::run(args, cli.global.format),
         Command::Inspect(args) => {
             let ctx = context::Context::new(&cli.global)?;
             inspect::run(&ctx, args, cli.global.format).await

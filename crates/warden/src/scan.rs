@@ -38,9 +38,18 @@ struct Summary {
 }
 
 /// Runs the scan; returns the report and the exit code it calls for.
-pub fn run(args: &ScanArgs, format: Format) -> (String, u8) {
+pub fn run(args: &ScanArgs, format: Format) -> Result<(String, u8), Failure> {
     let limits = Limits::default();
-    let artifacts: Vec<Scanned> = args.paths.iter().map(|p| scan_one(p, &limits)).collect();
+    let mut artifacts: Vec<Scanned> = args.paths.iter().map(|p| scan_one(p, &limits)).collect();
+    if let Some(previous) = &args.previous {
+        let [now] = artifacts.as_mut_slice() else {
+            return Err(Failure::new(
+                exit::USAGE,
+                "--previous compares one archive with the release before it: give one PATH",
+            ));
+        };
+        compare(now, scan_one(previous, &limits));
+    }
     let count = |v: &str| artifacts.iter().filter(|a| a.verdict == v).count();
     let summary = Summary {
         artifacts: artifacts.len(),
@@ -64,7 +73,27 @@ pub fn run(args: &ScanArgs, format: Format) -> (String, u8) {
         ),
         Format::Human => human(&report),
     };
-    (text, code)
+    Ok((text, code))
+}
+
+/// Adds to `now` what it runs on load that `before`, the release before
+/// it, did not (`runtime-code-added`). An earlier archive that cannot be
+/// read leaves the comparison undone: an error, not a pass.
+fn compare(now: &mut Scanned, before: Scanned) {
+    let (Some(analysis), Some(earlier)) = (now.analysis.as_mut(), before.analysis) else {
+        if let Some(e) = before.error {
+            now.verdict = "error";
+            now.error = Some(format!("the release before could not be read: {e}"));
+        }
+        return;
+    };
+    let label = |path: &str| {
+        Path::new(path)
+            .file_name()
+            .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned())
+    };
+    warden_guard::release::add_to(analysis, &earlier, &label(&now.path), &label(&before.path));
+    now.verdict = analysis.level().as_str();
 }
 
 fn scan_one(path: &Path, limits: &Limits) -> Scanned {
@@ -148,8 +177,9 @@ pub fn describe(out: &mut String, analysis: &Analysis) {
         let _ = writeln!(out, "  findings:");
         for f in &analysis.findings {
             let place = match f.line {
-                Some(l) => format!("{}:{l}", f.file),
-                None => f.file.clone(),
+                Some(l) => format!("  {}:{l}", f.file),
+                None if f.file.is_empty() => String::new(),
+                None => format!("  {}", f.file),
             };
             let more = if f.count > 1 {
                 format!(" ({} times)", f.count)
@@ -158,7 +188,7 @@ pub fn describe(out: &mut String, analysis: &Analysis) {
             };
             let _ = writeln!(
                 out,
-                "    {:<5} {}  {place}{more}: {}",
+                "    {:<5} {}{place}{more}: {}",
                 f.level.as_str(),
                 f.rule,
                 f.summary
