@@ -50,7 +50,7 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
         let Some(path) = resolve(files, "", &target) else {
             continue;
         };
-        if path.ends_with(".json") || !seen.insert(path.clone()) {
+        if !loads_as_code(&path) || !seen.insert(path.clone()) {
             continue;
         }
         let Some(text) = readable(files, &path) else {
@@ -82,6 +82,16 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
             text: text.to_owned(),
         });
     }
+}
+
+/// Whether a file `exports` or `require` can name is code that runs:
+/// not data, styles, or TypeScript's declarations (the `types` condition).
+fn loads_as_code(path: &str) -> bool {
+    ![
+        ".json", ".d.ts", ".d.mts", ".d.cts", ".css", ".map", ".md", ".node",
+    ]
+    .iter()
+    .any(|ext| path.ends_with(ext))
 }
 
 /// Every string in an `exports` value that is a path in the package.
@@ -358,8 +368,11 @@ mod tests {
             &[
                 (
                     "package/package.json",
-                    r#"{"name":"x","version":"1.0.0","main":"lib/main.js","exports":{".":{"import":"./esm/index.mjs"}},"bin":{"x":"cli.js"}}"#,
+                    r#"{"name":"x","version":"1.0.0","main":"lib/main.js","exports":{".":{"types":"./index.d.ts","import":"./esm/index.mjs"},"./style.css":"./style.css"},"bin":{"x":"cli.js"}}"#,
                 ),
+                // Declarations and styles never run.
+                ("package/index.d.ts", "import cp from 'node:child_process';"),
+                ("package/style.css", "a { color: red }"),
                 ("package/lib/main.js", "const h = require('./helper');"),
                 ("package/lib/helper.js", "module.exports = 1;"),
                 ("package/esm/index.mjs", "export default 1;"),

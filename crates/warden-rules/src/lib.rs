@@ -12,7 +12,8 @@ mod surface_findings;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
+use regex::bytes::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 use warden_archive::surface::excerpt;
 use warden_archive::{ArtifactKind, Expected, Limits, Runs, Surface};
@@ -242,11 +243,21 @@ impl RuleSet {
             }
         }
         let compile = |sources: &[&String]| {
-            RegexSet::new(sources).map_err(|e| Error::Pattern {
-                rule: "(set)".into(),
-                pattern: String::new(),
-                message: e.to_string(),
-            })
+            // ASCII word boundaries and classes: a Unicode `\b` makes the
+            // set's lazy DFA give up on any line with a non-ASCII character
+            // (bundled JavaScript has many). And room for the DFA's states:
+            // at the default 2 MiB its cache fills on large bundles, it
+            // gives up, and the fallback is 9x slower (docs/benchmarks.md).
+            // Each match is then located with the rule's own regex.
+            RegexSetBuilder::new(sources)
+                .unicode(false)
+                .dfa_size_limit(8 << 20)
+                .build()
+                .map_err(|e| Error::Pattern {
+                    rule: "(set)".into(),
+                    pattern: String::new(),
+                    message: e.to_string(),
+                })
         };
         let set = compile(&sources.iter().collect::<Vec<_>>())?;
         let import_patterns: Vec<usize> = patterns
@@ -392,12 +403,12 @@ impl RuleSet {
             let n = n as u32 + 1;
             let matched: Vec<usize> = if runs == Runs::Import {
                 self.import_set
-                    .matches(line)
+                    .matches(line.as_bytes())
                     .iter()
                     .map(|i| self.import_patterns[i])
                     .collect()
             } else {
-                self.set.matches(line).iter().collect()
+                self.set.matches(line.as_bytes()).iter().collect()
             };
             for p in matched {
                 let (rule, re, install_only) = &self.patterns[p];
