@@ -17,6 +17,11 @@ pub const RUNTIME_FILES: usize = 48;
 pub const RUNTIME_FILE_BYTES: usize = 2 << 20;
 /// And at most this much in all.
 pub const RUNTIME_BYTES: usize = 8 << 20;
+/// After the walk, the other modules of a Python artifact's own packages
+/// are read too, up to this many files in all (and `RUNTIME_BYTES`): any
+/// of them runs when the application imports it, and a payload is often
+/// in one the package's `__init__.py` never names.
+pub const MODULE_FILES: usize = 160;
 /// How many imports deep the walk follows from an entry point.
 const DEPTH: u32 = 3;
 
@@ -45,6 +50,7 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
     let (mut read, mut bytes) = (0, 0);
     while let Some((target, depth)) = queue.pop() {
         if read >= RUNTIME_FILES || bytes >= RUNTIME_BYTES {
+            s.runtime_partial = true;
             break;
         }
         let Some(path) = resolve(files, "", &target) else {
@@ -182,6 +188,7 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
     let (mut read, mut bytes) = (0, 0);
     while let Some((dir, path, depth)) = queue.pop() {
         if read >= RUNTIME_FILES || bytes >= RUNTIME_BYTES {
+            s.runtime_partial = true;
             break;
         }
         if !seen.insert(path.clone()) {
@@ -254,7 +261,60 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
             text: text.to_owned(),
         });
     }
+    // Then the rest of the packages' modules, and an sdist's top-level
+    // modules, in path order: tests, docs and examples are not installed
+    // code.
+    for path in files.by_path.keys() {
+        if read >= MODULE_FILES || bytes >= RUNTIME_BYTES {
+            break;
+        }
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let top = dir.split('/').next().unwrap_or("");
+        let top = if top == "src" {
+            dir.split('/').nth(1).unwrap_or("")
+        } else {
+            top
+        };
+        let module = name.ends_with(".py")
+            && !name.starts_with("test_")
+            && !dir
+                .split('/')
+                .any(|d| matches!(d, "tests" | "test" | "docs" | "examples" | "build"))
+            && (packages.iter().any(|p| {
+                let p = p.strip_prefix("src/").unwrap_or(p);
+                p == top
+            }) || (!wheel && dir.is_empty() && !NOT_MODULES.contains(&name)));
+        if !module || seen.contains(path.as_str()) {
+            continue;
+        }
+        let Some(text) = readable(files, path) else {
+            continue;
+        };
+        seen.insert(path.clone());
+        read += 1;
+        bytes += text.len();
+        s.texts.push(SurfaceText {
+            path: path.clone(),
+            runs: Runs::Module,
+            text: text.to_owned(),
+        });
+    }
 }
+
+/// Python files at an sdist's root that are not installed modules: the
+/// build script (read as the install surface) and project tooling.
+const NOT_MODULES: &[&str] = &[
+    "setup.py",
+    "conftest.py",
+    "noxfile.py",
+    "tasks.py",
+    "fabfile.py",
+    "runtests.py",
+    "run_tests.py",
+    "build.py",
+    "versioneer.py",
+    "setup_build.py",
+];
 
 /// `module.sub:func [extra]` lines of console and GUI scripts: the modules.
 fn script_modules(text: &str) -> Vec<String> {
@@ -351,11 +411,15 @@ mod tests {
         };
         let archive = crate::read("t", &bytes, &Limits::default()).unwrap();
         let s = crate::surface(&archive, Some(kind));
+        // A module read only by the sweep after the walk is marked.
         let mut paths: Vec<String> = s
             .texts
             .iter()
-            .filter(|t| t.runs == crate::Runs::Import)
-            .map(|t| t.path.clone())
+            .filter_map(|t| match t.runs {
+                crate::Runs::Import => Some(t.path.clone()),
+                crate::Runs::Module => Some(format!("{} (module)", t.path)),
+                _ => None,
+            })
             .collect();
         paths.sort();
         paths
@@ -433,6 +497,7 @@ mod tests {
                 "pkg/core.py",
                 "pkg/deep.py",
                 "pkg/extra/__init__.py",
+                "pkg/never_imported.py (module)",
                 "pkg/util.py",
                 "tool.py"
             ]

@@ -44,8 +44,19 @@ pub enum Runs {
     /// When the package is loaded (`require`, `import`) or its command
     /// run: the runtime surface.
     Import,
+    /// When the application imports this module of the package, which its
+    /// entry points do not load: the rest of the runtime surface.
+    Module,
     /// Not code: a fact about the artifact (its RECORD, its files).
     Never,
+}
+
+impl Runs {
+    /// Whether it runs when the package, or one of its modules, is loaded
+    /// (the runtime surface), not at install, build or start-up.
+    pub fn on_load(self) -> bool {
+        matches!(self, Self::Import | Self::Module)
+    }
 }
 
 /// One thing on the install surface.
@@ -86,6 +97,9 @@ pub struct Surface {
     /// npm: name -> range (dependencies and optionalDependencies);
     /// Python: requirement -> "" (from `Requires-Dist`).
     pub dependencies: BTreeMap<String, String>,
+    /// The walk of the code that runs on load stopped at its bounds with
+    /// more to read: what it read is a part.
+    pub runtime_partial: bool,
 }
 
 impl Surface {
@@ -166,6 +180,7 @@ pub fn surface(archive: &Archive, hint: Option<ArtifactKind>) -> Surface {
         texts: Vec::new(),
         scripts: BTreeMap::new(),
         dependencies: BTreeMap::new(),
+        runtime_partial: false,
     };
     match kind {
         ArtifactKind::NpmPackage => npm(&files, &mut s),

@@ -90,6 +90,10 @@ pub struct SurfaceFacts {
     /// Every rule seen in the code that runs on load, finding or not.
     #[serde(default)]
     pub on_load_rules: Vec<String>,
+    /// Only part of the code that runs on load was read (the walk's
+    /// bounds): a comparison with it is partial.
+    #[serde(default)]
+    pub on_load_partial: bool,
 }
 
 /// A rule the code that runs on load matches, with where.
@@ -144,6 +148,7 @@ impl From<&Analysis> for SurfaceFacts {
                     evidence: format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
                 })
                 .collect(),
+            on_load_partial: a.surface.runtime_partial,
             on_load_rules: {
                 let mut rules: Vec<String> = a
                     .on_load

@@ -34,6 +34,7 @@ pub fn runtime_code_added(
         .filter(|r| !before.on_load_rules.iter().any(|b| b == r))
         .collect();
     let rules = RuleSet::builtin();
+    let partial = now.on_load_partial || before.on_load_partial;
     now.on_load
         .iter()
         .filter(|o| added.contains(&o.rule.as_str()))
@@ -46,6 +47,11 @@ pub fn runtime_code_added(
             if new_line && level > Level::Warn {
                 level = Level::Warn;
                 summary.push_str(" (a new major line: a warning)");
+            } else if partial && level > Level::Warn {
+                // Which files a bounded walk reaches changes between
+                // releases of a large package.
+                level = Level::Warn;
+                summary.push_str(" (the code on load was read in part: a warning)");
             }
             Finding::new(
                 CODE,
@@ -193,6 +199,18 @@ mod tests {
             levels(&found),
             [("credential-files".to_owned(), Level::Warn)]
         );
+    }
+
+    #[test]
+    fn a_partial_read_is_at_most_a_warning() {
+        let mut now = facts(&["obfuscated-identifiers"], &[]);
+        now.on_load_partial = true;
+        let found = runtime_code_added(&now, &facts(&[], &[]), "1.0.1", "1.0.0", false);
+        assert_eq!(
+            levels(&found),
+            [("obfuscated-identifiers".to_owned(), Level::Warn)]
+        );
+        assert!(found[0].summary.contains("read in part"));
     }
 
     #[test]

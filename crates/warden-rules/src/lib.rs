@@ -347,7 +347,7 @@ impl RuleSet {
             }
             // Libraries embed data as base64 (fonts, source maps): only
             // code that runs at install, build or start-up is peeled.
-            if t.runs != Runs::Import {
+            if !t.runs.on_load() {
                 out.findings
                     .extend(self.check_peeled(ecosystem, t.runs, &t.path, &t.text));
             }
@@ -395,13 +395,23 @@ impl RuleSet {
         text: &str,
     ) -> (Vec<Finding>, Vec<Finding>) {
         let covers = |r: &Rule| r.ecosystems.iter().any(|e| e == ecosystem);
-        let applies = |r: &Rule| covers(r) && r.runs.contains(&runs);
+        // The package's other modules are read by the rules that read
+        // what it loads; only what its entry points load is compared with
+        // the release before (`latent`): the rest is read within bounds,
+        // so which of it is read can differ between releases.
+        let on_load = runs.on_load();
+        let rule_runs = if on_load { Runs::Import } else { runs };
+        let applies = |r: &Rule| covers(r) && r.runs.contains(&rule_runs);
         // rule index -> (first line, excerpt, count)
         let mut hits: BTreeMap<usize, (u32, String, usize)> = BTreeMap::new();
         let mut latent: BTreeMap<usize, (u32, String, usize)> = BTreeMap::new();
         for (n, line) in text.lines().enumerate() {
             let n = n as u32 + 1;
-            let matched: Vec<usize> = if runs == Runs::Import {
+            // A comment does not run (and libraries' comments quote code).
+            if on_load && is_comment(line) {
+                continue;
+            }
+            let matched: Vec<usize> = if on_load {
                 self.import_set
                     .matches(line.as_bytes())
                     .iter()
@@ -413,7 +423,7 @@ impl RuleSet {
             for p in matched {
                 let (rule, re, install_only) = &self.patterns[p];
                 let r = &self.rules[*rule];
-                let into = if applies(r) && !(*install_only && runs == Runs::Import) {
+                let into = if applies(r) && !(*install_only && on_load) {
                     &mut hits
                 } else if runs == Runs::Import && r.added_on_load.is_some() && covers(r) {
                     &mut latent
@@ -477,7 +487,7 @@ impl RuleSet {
                 Some(Finding {
                     rule: rule.id.clone(),
                     level: level(rule)?,
-                    summary: if runs == Runs::Import {
+                    summary: if runs.on_load() {
                         format!(
                             "{} (in code that runs when the package is loaded, not at install)",
                             rule.description
@@ -503,6 +513,12 @@ pub struct Checked {
     pub findings: Vec<Finding>,
     /// See [`Analysis::on_load`].
     pub on_load: Vec<Finding>,
+}
+
+/// A line that holds only a comment (`#` or `//`).
+fn is_comment(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with('#') || t.starts_with("//")
 }
 
 fn is_local_address(url: &str) -> bool {
@@ -730,6 +746,11 @@ mod tests {
             "\"ap.ngrok.io\",",
             "__all__ = ['Cookies']",
             "base_url: str = \"https://api.telegram.org/bot\",",
+            // A CGI server hands its request body to the script it runs.
+            "os.dup2(self.rfile.fileno(), 0)",
+            // Comments do not run.
+            "#     import os; f = open(os.devnull); os.dup2(f.fileno(), 0); exec(b64decode(x))",
+            "// eval(Buffer.from(x, 'base64').toString())",
         ] {
             assert!(rules(Runs::Import, text).is_empty(), "{text}");
         }

@@ -180,7 +180,7 @@ fn diff(package: String, (from, a): (String, Analysis), (to, b): (String, Analys
                 path: t.path.clone(),
                 diff,
             };
-            if t.runs == warden_archive::Runs::Import {
+            if t.runs.on_load() {
                 runtime_changed.push(file);
             } else {
                 changed_files.push(file);

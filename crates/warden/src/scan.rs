@@ -134,6 +134,7 @@ pub fn runs_label(runs: Runs) -> &'static str {
         Runs::SourceInstall => "for git/file installs",
         Runs::Command => "when invoked",
         Runs::Import => "on load",
+        Runs::Module => "when that module is imported",
         Runs::Never => "",
     }
 }
