@@ -262,7 +262,7 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
         });
     }
     // Then the rest of the packages' modules, and an sdist's top-level
-    // modules, in path order: tests, docs and examples are not installed
+    // modules (at its root or under `src/`), in path order: tests, docs and examples are not installed
     // code.
     for path in files.by_path.keys() {
         if read >= MODULE_FILES || bytes >= RUNTIME_BYTES {
@@ -283,7 +283,7 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
             && (packages.iter().any(|p| {
                 let p = p.strip_prefix("src/").unwrap_or(p);
                 p == top
-            }) || (!wheel && dir.is_empty() && !NOT_MODULES.contains(&name)));
+            }) || (!wheel && (dir.is_empty() || dir == "src") && !NOT_MODULES.contains(&name)));
         if !module || seen.contains(path.as_str()) {
             continue;
         }
