@@ -314,13 +314,25 @@ pub async fn npm(
         attested,
         unknown,
     );
-    if let (Some(now), Some(prev)) = (surface.filter(|s| !s.on_load.is_empty()), &previous) {
+    let earlier = earlier_release(&timeline, version, previous.as_deref());
+    if let (Some(now), Some(prev)) = (surface.filter(|s| !s.on_load.is_empty()), &earlier) {
         let before = crate::artifact::npm_verdict(client, doc, prev)
             .await
             .map(|v| v.surface);
         history.release_diff(&timeline, version, prev, now, before);
     }
     history
+}
+
+/// The release a release diff compares `version` with: `previous` (the
+/// version the project has) when it is an earlier release, else the
+/// release before `version`. A lockfile holding two versions of a package
+/// does not make the older one "add" what the newer one lacks.
+fn earlier_release(timeline: &Timeline, version: &str, previous: Option<&str>) -> Option<String> {
+    previous
+        .filter(|p| timeline.earlier(version).iter().any(|v| v.version == *p))
+        .map(str::to_owned)
+        .or_else(|| timeline.previous(version).map(|p| p.version.clone()))
 }
 
 /// The history judgement of a version, what its attestation names, and
@@ -554,10 +566,15 @@ pub async fn pypi(
         attested,
         unknown,
     );
+    // The archive read is the previous version's; it is compared only when
+    // that is an earlier release.
+    let earlier = earlier_release(&timeline, version, previous.as_deref());
     if let (Some(now), Some(prev), Some(before)) =
         (surface.filter(|s| !s.on_load.is_empty()), &previous, before)
     {
-        history.release_diff(&timeline, version, prev, now, before);
+        if earlier.as_deref() == Some(prev.as_str()) {
+            history.release_diff(&timeline, version, prev, now, before);
+        }
     }
     history
 }

@@ -111,9 +111,7 @@ mod tests {
                     rule: (*r).to_owned(),
                     // As rules.toml's `added-on-load` has them.
                     level: match *r {
-                        "obfuscated-identifiers" | "environment-dump" | "decode-and-execute" => {
-                            Level::Deny
-                        }
+                        "obfuscated-identifiers" | "decode-and-execute" => Level::Deny,
                         _ => Level::Warn,
                     },
                     summary: format!("does {r}"),
@@ -202,6 +200,36 @@ mod tests {
     }
 
     #[test]
+    fn reading_the_whole_environment_is_a_deny_only_beside_a_new_send() {
+        let before = facts(&[], &[]);
+        let alone = runtime_code_added(
+            &facts(&["environment-dump"], &[]),
+            &before,
+            "2.6.9",
+            "2.6.8",
+            false,
+        );
+        assert_eq!(
+            levels(&alone),
+            [("environment-dump".to_owned(), Level::Warn)]
+        );
+        let sent = runtime_code_added(
+            &facts(&["environment-dump", "network-send"], &[]),
+            &before,
+            "2.6.9",
+            "2.6.8",
+            false,
+        );
+        assert_eq!(
+            levels(&sent),
+            [
+                ("environment-dump".to_owned(), Level::Deny),
+                ("network-send".to_owned(), Level::Warn)
+            ]
+        );
+    }
+
+    #[test]
     fn a_partial_read_is_at_most_a_warning() {
         let mut now = facts(&["obfuscated-identifiers"], &[]);
         now.on_load_partial = true;
@@ -216,7 +244,7 @@ mod tests {
     #[test]
     fn a_new_major_line_is_at_most_a_warning() {
         let found = runtime_code_added(
-            &facts(&["environment-dump"], &[]),
+            &facts(&["obfuscated-identifiers"], &[]),
             &facts(&[], &[]),
             "3.0.0",
             "2.9.0",
@@ -224,7 +252,7 @@ mod tests {
         );
         assert_eq!(
             levels(&found),
-            [("environment-dump".to_owned(), Level::Warn)]
+            [("obfuscated-identifiers".to_owned(), Level::Warn)]
         );
         assert!(found[0].summary.contains("new major line"));
     }

@@ -491,9 +491,13 @@ impl RuleSet {
                     rule: rule.id.clone(),
                     level: level(rule)?,
                     summary: if runs.on_load() {
+                        // Descriptions are written for install-time code.
+                        let what = rule
+                            .description
+                            .replace(" in code that runs at install", "")
+                            .replace(" at install time", "");
                         format!(
-                            "{} (in code that runs when the package is loaded, not at install)",
-                            rule.description
+                            "{what} (in code that runs when the package is loaded, not at install)"
                         )
                     } else {
                         rule.description.clone()
