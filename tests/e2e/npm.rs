@@ -1149,3 +1149,41 @@ fn a_git_dependency_is_read_from_its_checkout_prepare_included() {
     assert!(installed(&sandbox, "git-prepare").is_none());
     assert!(!sandbox.canary("git-prepare").exists(), "prepare never ran");
 }
+
+#[test]
+fn a_tarball_url_dependency_is_downloaded_and_read() {
+    // npm installs `https://host/any.tgz` as it is: the tarball, not the
+    // registry's document, is what runs. warden fetches and reads it.
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let serve = |path: &str, name: &str, version: &str| {
+        let built = &registry.npm_built[&(name.to_owned(), version.to_owned())];
+        registry.serve_raw(
+            path,
+            "application/octet-stream",
+            built.tarball.as_slice().to_vec(),
+        );
+        format!("{}{path}", registry.base_url())
+    };
+    let evil = serve("/downloads/helper.tgz", "evil-dropper", "1.0.1");
+    // (hijacked-lib 1.0.0 is the plain library before its bad release.)
+    let benign = serve("/downloads/adder.tgz", "hijacked-lib", "1.0.0");
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", &evil]).expect_code(77);
+    for needle in ["non-registry-source", "download-and-execute", "helper.tgz"] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    assert!(installed(&sandbox, "evil-dropper").is_none());
+    assert!(
+        !sandbox.canary("evil-dropper").exists(),
+        "postinstall never ran"
+    );
+    // A clean tarball from a URL is a warning (it bypasses the registry's
+    // history), and installs.
+    let out = npm(&registry, &sandbox, &["install", &benign]).expect_code(0);
+    assert!(out.stdout.contains("non-registry-source"), "{}", out.stdout);
+    assert_eq!(
+        installed(&sandbox, "hijacked-lib").as_deref(),
+        Some("1.0.0")
+    );
+}

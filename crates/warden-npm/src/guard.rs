@@ -417,6 +417,46 @@ fn check_local(c: &mut Assessment, project: &Path, spec: &str, name: &str) {
     }
 }
 
+/// Downloads the tarball a dependency names by URL (through npm's
+/// configuration, so a host's credentials apply), verifies it against the
+/// lockfile's integrity when there is one, and reads it like any tarball.
+/// npm runs no `prepare` for a tarball. Without a lockfile integrity, the
+/// digest of what was read pins the install.
+async fn check_url(c: &mut Assessment, client: &NpmClient, url: &str, name: &str) {
+    let shown = warden_registry::redact_text(url);
+    let label = format!("npm:{name} ({shown})");
+    let parsed = match warden_registry::RedactedUrl::parse(url) {
+        Ok(u) => u,
+        Err(e) => {
+            c.unknown(format!("{label}: {e}"));
+            return;
+        }
+    };
+    let expected = c
+        .package
+        .integrity
+        .as_deref()
+        .map(|i| Expected::Sri(i.to_owned()));
+    match client.get(name, &parsed, "application/octet-stream").await {
+        Ok(r) => match judge_artifact(
+            &label,
+            &r.body,
+            expected.as_ref(),
+            ArtifactKind::NpmPackage,
+            None,
+        ) {
+            Ok(v) => {
+                v.apply(c, Origin::Registry);
+                if c.package.integrity.is_none() {
+                    c.package.integrity = Some(warden_archive::sri_sha512(&r.body));
+                }
+            }
+            Err(e) => c.archive_error(&e),
+        },
+        Err(e) => c.unknown(format!("{label}: {e}")),
+    }
+}
+
 /// Checks out a git dependency at the commit the plan locked (`git+URL#commit`),
 /// running nothing from it, and reads it like a folder.
 fn check_git(c: &mut Assessment, spec: &str, name: &str) {
@@ -695,7 +735,8 @@ async fn check_one(
             match &planned.source {
                 Source::File(spec) => check_local(&mut c, project, spec, &name),
                 Source::Git(spec) => check_git(&mut c, spec, &name),
-                _ => {}
+                Source::Url(url) => check_url(&mut c, client, url, &name).await,
+                Source::Registry(_) | Source::Link(_) => {}
             }
             return c;
         }
