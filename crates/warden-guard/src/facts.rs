@@ -479,10 +479,15 @@ fn dependency_facts(doc: &Packument, spec: &str, min_age: SignedDuration) -> Dep
         .min()
         .or(doc.created.as_ref())
         .is_some_and(|t| now.duration_since(*t).as_secs() < 30 * 86_400);
+    let runs_install_code = version
+        .as_ref()
+        .and_then(|v| doc.versions.get(v))
+        .is_some_and(|m| m.runs_install_scripts());
     DependencyFacts {
         version,
         first_release,
         too_fresh,
+        runs_install_code,
     }
 }
 

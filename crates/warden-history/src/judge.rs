@@ -64,6 +64,8 @@ pub struct DependencyFacts {
     pub version: Option<String>,
     pub first_release: bool,
     pub too_fresh: bool,
+    /// The version it resolves to runs code at install.
+    pub runs_install_code: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -532,6 +534,11 @@ pub fn judge(
                     )
                 } else if facts.is_some_and(|f| f.first_release) {
                     (Level::Warn, "the package is itself a first release")
+                } else if facts.is_some_and(|f| f.runs_install_code) {
+                    (
+                        Level::Warn,
+                        "the version it resolves to runs code at install",
+                    )
                 } else {
                     (Level::Allow, "a registry dependency")
                 };
@@ -694,6 +701,43 @@ mod tests {
         assert_eq!(level(&ctx), (Level::Warn, None));
         ctx.first_release_deny = vec!["network-send".into()];
         assert_eq!(level(&ctx), (Level::Deny, Some("network-send".to_owned())));
+    }
+
+    #[test]
+    fn a_new_dependency_that_runs_code_at_install_is_a_warning() {
+        let now = Timestamp::now();
+        let mut timeline = new_package(now);
+        let old = now.checked_sub(SignedDuration::from_hours(24 * 400)).ok();
+        timeline.versions[0].published = old;
+        let mut next = timeline.versions[0].clone();
+        next.version = "1.0.1".into();
+        next.published = now.checked_sub(SignedDuration::from_hours(24 * 10)).ok();
+        next.dependencies = Some(BTreeMap::from([("helper".to_owned(), "^2.0.0".to_owned())]));
+        timeline.versions.push(next);
+        let level = |runs_install_code: bool| {
+            let mut ctx = Context::new(now);
+            ctx.added_dependencies.insert(
+                "helper".into(),
+                DependencyFacts {
+                    version: Some("2.0.3".into()),
+                    first_release: false,
+                    too_fresh: false,
+                    runs_install_code,
+                },
+            );
+            let j = judge(&timeline, "1.0.1", None, &ctx).unwrap();
+            let f = j
+                .findings
+                .iter()
+                .find(|f| f.code == "dependency-added")
+                .unwrap()
+                .clone();
+            (f.level, f.summary)
+        };
+        assert_eq!(level(false).0, Level::Allow);
+        let (lvl, summary) = level(true);
+        assert_eq!(lvl, Level::Warn);
+        assert!(summary.contains("runs code at install"), "{summary}");
     }
 
     #[test]
