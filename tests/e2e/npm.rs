@@ -1113,6 +1113,32 @@ fn a_changed_install_command_is_a_warning_and_its_script_does_not_run() {
 }
 
 #[test]
+fn a_hook_whose_file_now_reaches_the_network_is_a_changed_install_script() {
+    // `postinstall` runs `node postinstall.js` in both releases; the file is
+    // what changed.
+    let registry = TestRegistry::with_scenarios(&["malicious"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "hook-file-changed@1.0.1"]).expect_code(0);
+    for needle in [
+        "install-script-changed",
+        "network-send: postinstall.js",
+        "new since 1.0.0",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    // Installed without a terminal to ask: the warned package's script is skipped.
+    assert_eq!(
+        installed(&sandbox, "hook-file-changed").as_deref(),
+        Some("1.0.1")
+    );
+    assert!(
+        !sandbox.canary("hook-fetcher").exists(),
+        "postinstall never ran"
+    );
+}
+
+#[test]
 fn a_git_dependency_is_read_from_its_checkout_prepare_included() {
     let registry = TestRegistry::with_scenarios(&["realism"]);
     let sandbox = Sandbox::new();

@@ -94,6 +94,10 @@ pub struct SurfaceFacts {
     /// bounds): a comparison with it is partial.
     #[serde(default)]
     pub on_load_partial: bool,
+    /// The content rules that fired in code that runs at install, build or
+    /// start-up: one per rule, at its level.
+    #[serde(default)]
+    pub install_findings: Vec<OnLoad>,
 }
 
 /// A rule the code that runs on load matches, with where.
@@ -149,6 +153,23 @@ impl From<&Analysis> for SurfaceFacts {
                 })
                 .collect(),
             on_load_partial: a.surface.runtime_partial,
+            install_findings: {
+                let mut seen = std::collections::BTreeSet::new();
+                a.findings
+                    .iter()
+                    .filter(|f| {
+                        f.level > Level::Allow
+                            && matches!(f.runs, Runs::Install | Runs::Build | Runs::Startup)
+                            && seen.insert(f.rule.clone())
+                    })
+                    .map(|f| OnLoad {
+                        rule: f.rule.clone(),
+                        level: f.level,
+                        summary: f.summary.clone(),
+                        evidence: format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
+                    })
+                    .collect()
+            },
             on_load_rules: {
                 let mut rules: Vec<String> = a
                     .on_load
@@ -315,7 +336,10 @@ pub async fn npm(
         unknown,
     );
     let earlier = earlier_release(&timeline, version, previous.as_deref());
-    if let (Some(now), Some(prev)) = (surface.filter(|s| !s.on_load.is_empty()), &earlier) {
+    // The previous archive is read only when there is something to compare:
+    // code on load that libraries also have, or findings in install code.
+    let worth = |s: &&SurfaceFacts| !s.on_load.is_empty() || !s.install_findings.is_empty();
+    if let (Some(now), Some(prev)) = (surface.filter(worth), &earlier) {
         let before = crate::artifact::npm_verdict(client, doc, prev)
             .await
             .map(|v| v.surface);
@@ -382,13 +406,16 @@ impl History {
                 let new_line = timeline.major(previous) != timeline.major(version);
                 self.added =
                     crate::release::runtime_code_added(now, &before, version, previous, new_line);
+                self.added.extend(crate::release::install_code_changed(
+                    now, &before, version, previous,
+                ));
             }
             Err(e) => {
                 if let Some(j) = &mut self.judgement {
                     j.unknown.push(Unknown {
                         code: crate::release::CODE,
                         reason: format!(
-                            "the code {previous} runs on load could not be read to compare: {e}"
+                            "the archive of {previous} could not be read to compare with: {e}"
                         ),
                         unpublished: false,
                     });
@@ -574,9 +601,8 @@ pub async fn pypi(
     // The archive read is the previous version's; it is compared only when
     // that is an earlier release.
     let earlier = earlier_release(&timeline, version, previous.as_deref());
-    if let (Some(now), Some(prev), Some(before)) =
-        (surface.filter(|s| !s.on_load.is_empty()), &previous, before)
-    {
+    let worth = |s: &&SurfaceFacts| !s.on_load.is_empty() || !s.install_findings.is_empty();
+    if let (Some(now), Some(prev), Some(before)) = (surface.filter(worth), &previous, before) {
         if earlier.as_deref() == Some(prev.as_str()) {
             history.release_diff(&timeline, version, prev, now, before);
         }

@@ -63,6 +63,37 @@ pub fn runtime_code_added(
         .collect()
 }
 
+/// `install-script-changed` for the file a hook runs: what the install
+/// code of `now` does that the install code of `before` did not, when
+/// `before` ran code at install too (else `install-script-added` says it).
+/// A warning with the added lines as evidence: the content finding itself
+/// keeps its own level.
+pub fn install_code_changed(
+    now: &SurfaceFacts,
+    before: &SurfaceFacts,
+    version: &str,
+    previous: &str,
+) -> Vec<Finding> {
+    if !before.runs_code {
+        return Vec::new();
+    }
+    now.install_findings
+        .iter()
+        .filter(|f| !before.install_findings.iter().any(|b| b.rule == f.rule))
+        .map(|f| {
+            Finding::new(
+                "install-script-changed",
+                Level::Warn,
+                format!(
+                    "the install code of {version} does what {previous}'s did not: {}",
+                    f.summary
+                ),
+                format!("{}: {} (new since {previous})", f.rule, f.evidence),
+            )
+        })
+        .collect()
+}
+
 /// Adds to `now` (release `version`), as findings of its own, what it runs
 /// on load that `before` (release `previous`) did not: for `warden scan
 /// --previous` and `warden diff`, which read both archives.
@@ -227,6 +258,35 @@ mod tests {
                 ("network-send".to_owned(), Level::Warn)
             ]
         );
+    }
+
+    #[test]
+    fn a_hook_whose_file_now_does_more_is_a_changed_install_script() {
+        let finding = |rule: &str| OnLoad {
+            rule: rule.to_owned(),
+            level: Level::Warn,
+            summary: format!("does {rule}"),
+            evidence: format!("postinstall.js:4 {rule}()"),
+        };
+        let mut before = facts(&[], &[]);
+        before.runs_code = true;
+        before.install_findings = vec![finding("process-spawn")];
+        let mut now = before.clone();
+        now.install_findings = vec![finding("process-spawn"), finding("network-send")];
+        let found = install_code_changed(&now, &before, "1.0.2", "1.0.1");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "install-script-changed");
+        assert_eq!(found[0].default, Level::Warn);
+        assert!(
+            found[0]
+                .evidence
+                .starts_with("network-send: postinstall.js:4")
+        );
+        // The same install code as before is not news; no install code
+        // before is `install-script-added`'s to say.
+        assert!(install_code_changed(&before, &before, "1.0.2", "1.0.1").is_empty());
+        before.runs_code = false;
+        assert!(install_code_changed(&now, &before, "1.0.2", "1.0.1").is_empty());
     }
 
     #[test]
