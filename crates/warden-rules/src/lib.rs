@@ -200,6 +200,11 @@ pub struct RuleSet {
     import_set: RegexSet,
     /// For each pattern of `import_set`: its index in `patterns`.
     import_patterns: Vec<usize>,
+    /// The patterns of rules that apply on load, alone: for the package's
+    /// other modules (`Runs::Module`), which are not compared between
+    /// releases and so need no `added-on-load` patterns.
+    module_set: RegexSet,
+    module_patterns: Vec<usize>,
     /// For each pattern of `set`: its rule, its own regex (to locate it),
     /// and whether it is for install-time code only.
     patterns: Vec<(usize, Regex, bool)>,
@@ -269,17 +274,25 @@ impl RuleSet {
             })
             .map(|(i, _)| i)
             .collect();
-        let import_set = compile(
-            &import_patterns
-                .iter()
-                .map(|i| &sources[*i])
-                .collect::<Vec<_>>(),
-        )?;
+        let module_patterns: Vec<usize> = patterns
+            .iter()
+            .enumerate()
+            .filter(|(_, (rule, _, install_only))| {
+                !install_only && file.rule[*rule].runs.contains(&Runs::Import)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let subset =
+            |indices: &[usize]| compile(&indices.iter().map(|i| &sources[*i]).collect::<Vec<_>>());
+        let import_set = subset(&import_patterns)?;
+        let module_set = subset(&module_patterns)?;
         Ok(Self {
             rules: file.rule,
             set,
             import_set,
             import_patterns,
+            module_set,
+            module_patterns,
             patterns,
         })
     }
@@ -411,11 +424,17 @@ impl RuleSet {
             if on_load && is_comment(line) {
                 continue;
             }
-            let matched: Vec<usize> = if on_load {
+            let matched: Vec<usize> = if runs == Runs::Import {
                 self.import_set
                     .matches(line.as_bytes())
                     .iter()
                     .map(|i| self.import_patterns[i])
+                    .collect()
+            } else if runs == Runs::Module {
+                self.module_set
+                    .matches(line.as_bytes())
+                    .iter()
+                    .map(|i| self.module_patterns[i])
                     .collect()
             } else {
                 self.set.matches(line.as_bytes()).iter().collect()
