@@ -9,7 +9,7 @@
 
 use warden_archive::Runs;
 use warden_policy::Level;
-use warden_rules::{Analysis, RuleSet};
+use warden_rules::Analysis;
 
 use crate::Finding;
 use crate::facts::SurfaceFacts;
@@ -33,13 +33,12 @@ pub fn runtime_code_added(
         .map(|o| o.rule.as_str())
         .filter(|r| !before.on_load_rules.iter().any(|b| b == r))
         .collect();
-    let rules = RuleSet::builtin();
     let partial = now.on_load_partial || before.on_load_partial;
     now.on_load
         .iter()
         .filter(|o| added.contains(&o.rule.as_str()))
         .map(|o| {
-            let mut level = rules.added_level(&o.rule, o.level, &added);
+            let mut level = warden_rules::added_level(&o.rule, o.level, &added);
             let mut summary = format!(
                 "{version} adds to the code that runs on load what {previous} did not have: {}",
                 o.summary

@@ -69,6 +69,28 @@ pub fn analyze(
     })
 }
 
+/// The built-in rules' metadata without their patterns compiled: what a
+/// release diff over cached verdicts needs, so that a warm run compiles no
+/// pattern set.
+static BUILTIN_META: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    toml::from_str::<RulesFile>(BUILTIN_RULES)
+        .map(|f| f.rule)
+        .unwrap_or_else(|e| panic!("built-in rules: {e}"))
+});
+
+/// The level of `runtime-code-added` for an on-load match of the built-in
+/// `rule` at `level` ([`Analysis::on_load`]) that a release adds beside
+/// the other rules `added` (all of them new in the release): a deny when a
+/// rule it names in `deny-with` was added too (credentials read and, new
+/// as well, sent).
+pub fn added_level(rule: &str, level: Level, added: &[&str]) -> Level {
+    let escalates = BUILTIN_META
+        .iter()
+        .find(|r| r.id == rule)
+        .is_some_and(|r| r.deny_with.iter().any(|w| added.contains(&w.as_str())));
+    if escalates { Level::Deny } else { level }
+}
+
 /// Finding levels are the policy's.
 pub use warden_policy::Level;
 
@@ -325,20 +347,6 @@ impl RuleSet {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
-    }
-
-    /// The level of `runtime-code-added` for an on-load match of `rule` at
-    /// `level` ([`Analysis::on_load`]) that a release adds beside the other
-    /// rules `added` (all of them new in the release): a deny when a rule
-    /// it names in `deny-with` was added too (credentials read and, new as
-    /// well, sent).
-    pub fn added_level(&self, rule: &str, level: Level, added: &[&str]) -> Level {
-        let escalates = self
-            .rules
-            .iter()
-            .find(|r| r.id == rule)
-            .is_some_and(|r| r.deny_with.iter().any(|w| added.contains(&w.as_str())));
-        if escalates { Level::Deny } else { level }
     }
 
     /// Applies the rules to every text of the surface.
@@ -873,11 +881,11 @@ mod tests {
         // Escalation among what one release adds.
         let both = ["credential-files", "network-send"];
         assert_eq!(
-            set.added_level("credential-files", Level::Warn, &both),
+            added_level("credential-files", Level::Warn, &both),
             Level::Deny
         );
         assert_eq!(
-            set.added_level("credential-files", Level::Warn, &both[..1]),
+            added_level("credential-files", Level::Warn, &both[..1]),
             Level::Warn
         );
     }
