@@ -61,10 +61,7 @@ pub async fn npm_verdict(
     let expected = Expected::npm(dist.integrity.as_deref(), dist.shasum.as_deref())
         .ok_or_else(|| Error::unavailable(format!("{label}: the registry publishes no digest")))?;
     let cache_dir = client.http.options().cache_dir.clone();
-    if let Some(v) = verdict_path(cache_dir.as_deref(), &expected)
-        .as_deref()
-        .and_then(read_verdict)
-    {
+    if let Some(v) = cached(cache_dir.as_deref(), &expected) {
         return Ok(v);
     }
     let url = doc
@@ -152,24 +149,13 @@ pub async fn pypi_verdict(
 ) -> Result<ArchiveVerdict, Error> {
     let (label, file, expected) = pypi_file(project, version, pick)?;
     let cache_dir = client.http.options().cache_dir.clone();
-    if let Some(v) = verdict_path(cache_dir.as_deref(), &expected)
-        .as_deref()
-        .and_then(read_verdict)
-    {
+    if let Some(v) = cached(cache_dir.as_deref(), &expected) {
         return Ok(v);
     }
-    let response = client
-        .http
-        .get(
-            &format!("pypi:{}", project.name),
-            &file.url,
-            "application/octet-stream",
-            None,
-        )
-        .await?;
+    let body = download(client, project, file).await?;
     Ok(judge_artifact(
         &label,
-        &response.body,
+        &body,
         Some(&expected),
         file_kind(file),
         cache_dir.as_deref(),
@@ -201,6 +187,31 @@ fn pypi_file<'p>(
     Ok((label, file, expected))
 }
 
+/// The verdict kept for these bytes, if any.
+fn cached(cache_dir: Option<&std::path::Path>, expected: &Expected) -> Option<ArchiveVerdict> {
+    verdict_path(cache_dir, expected)
+        .as_deref()
+        .and_then(read_verdict)
+}
+
+/// The bytes of one file of a project.
+async fn download(
+    client: &PypiClient,
+    project: &SimpleProject,
+    file: &DistFile,
+) -> Result<Vec<u8>, Error> {
+    let response = client
+        .http
+        .get(
+            &format!("pypi:{}", project.name),
+            &file.url,
+            "application/octet-stream",
+            None,
+        )
+        .await?;
+    Ok(response.body)
+}
+
 fn file_kind(file: &DistFile) -> ArtifactKind {
     match file.kind {
         DistKind::Wheel => ArtifactKind::Wheel,
@@ -216,18 +227,10 @@ pub async fn pypi(
     pick: Pick<'_>,
 ) -> Result<(String, Analysis), Error> {
     let (label, file, expected) = pypi_file(project, version, pick)?;
-    let response = client
-        .http
-        .get(
-            &format!("pypi:{}", project.name),
-            &file.url,
-            "application/octet-stream",
-            None,
-        )
-        .await?;
+    let body = download(client, project, file).await?;
     let analysis = warden_rules::analyze(
         &label,
-        &response.body,
+        &body,
         Some(&expected),
         Some(file_kind(file)),
         &Limits::default(),

@@ -43,7 +43,7 @@ impl From<&warden_rules::Analysis> for ArchiveVerdict {
                     code: f.rule.clone(),
                     level: f.level,
                     summary: f.summary.clone(),
-                    evidence: format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
+                    evidence: f.evidence(),
                     runs: f.runs,
                 })
                 .collect(),

@@ -111,6 +111,17 @@ pub struct OnLoad {
     pub evidence: String,
 }
 
+impl From<&warden_rules::Finding> for OnLoad {
+    fn from(f: &warden_rules::Finding) -> Self {
+        Self {
+            rule: f.rule.clone(),
+            level: f.level,
+            summary: f.summary.clone(),
+            evidence: f.evidence(),
+        }
+    }
+}
+
 impl From<&Analysis> for SurfaceFacts {
     fn from(a: &Analysis) -> Self {
         use warden_archive::Runs;
@@ -142,16 +153,7 @@ impl From<&Analysis> for SurfaceFacts {
                 rules
             },
             name: a.surface.name.clone(),
-            on_load: a
-                .on_load
-                .iter()
-                .map(|f| OnLoad {
-                    rule: f.rule.clone(),
-                    level: f.level,
-                    summary: f.summary.clone(),
-                    evidence: format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
-                })
-                .collect(),
+            on_load: a.on_load.iter().map(OnLoad::from).collect(),
             on_load_partial: a.surface.runtime_partial,
             install_findings: {
                 let mut seen = std::collections::BTreeSet::new();
@@ -162,12 +164,7 @@ impl From<&Analysis> for SurfaceFacts {
                             && matches!(f.runs, Runs::Install | Runs::Build | Runs::Startup)
                             && seen.insert(f.rule.clone())
                     })
-                    .map(|f| OnLoad {
-                        rule: f.rule.clone(),
-                        level: f.level,
-                        summary: f.summary.clone(),
-                        evidence: format!("{}:{} {}", f.file, f.line.unwrap_or(0), f.excerpt),
-                    })
+                    .map(OnLoad::from)
                     .collect()
             },
             on_load_rules: {

@@ -112,6 +112,13 @@ pub struct Finding {
     pub first_release_deny: bool,
 }
 
+impl Finding {
+    /// Where it was found and what: `file:line excerpt`.
+    pub fn evidence(&self) -> String {
+        format!("{}:{} {}", self.file, self.line.unwrap_or(0), self.excerpt)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("rules file: {0}")]
