@@ -536,8 +536,22 @@ mod tests {
                 ("p-1.0/src/p/__init__.py", "from .a import b\n"),
                 ("p-1.0/src/p/a.py", "b = 1\n"),
                 ("p-1.0/tests/__init__.py", "evil()\n"),
+                // Installed modules outside a package (`py_modules`), at the
+                // root or under `src/`; project tooling and tests are not.
+                ("p-1.0/helper.py", "x = 1\n"),
+                ("p-1.0/src/single.py", "y = 2\n"),
+                ("p-1.0/noxfile.py", "import nox\n"),
+                ("p-1.0/src/p/test_a.py", "evil()\n"),
             ],
         );
-        assert_eq!(paths, ["src/p/__init__.py", "src/p/a.py"]);
+        assert_eq!(
+            paths,
+            [
+                "helper.py (module)",
+                "src/p/__init__.py",
+                "src/p/a.py",
+                "src/single.py (module)"
+            ]
+        );
     }
 }
