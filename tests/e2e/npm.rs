@@ -1213,3 +1213,63 @@ fn a_tarball_url_dependency_is_downloaded_and_read() {
         Some("1.0.0")
     );
 }
+
+#[test]
+fn registry_signatures_are_verified_before_anything_installs() {
+    let registry = TestRegistry::with_scenarios(&["signatures"]);
+    // Signed by the registry's key over the integrity npm installs: clean.
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "signed-lib"]).expect_code(0);
+    assert!(!out.stdout.contains("signature-"), "{}", out.stdout);
+    assert_eq!(installed(&sandbox, "signed-lib").as_deref(), Some("1.0.0"));
+    // Bytes swapped after signing, a key the registry never published, a
+    // key that had expired: blocked, and the swapped package's
+    // postinstall never runs.
+    for (package, why) in [
+        ("swapped-lib", "does not verify"),
+        ("foreign-key-lib", "a key the registry does not publish"),
+        ("expired-key-lib", "expired"),
+    ] {
+        let sandbox = Sandbox::new();
+        project(&sandbox);
+        let out = npm(&registry, &sandbox, &["install", package]).expect_code(77);
+        assert!(
+            out.stdout.contains("signature-invalid"),
+            "{package}: {}",
+            out.stdout
+        );
+        assert!(out.stdout.contains(why), "{package}: {}", out.stdout);
+        assert!(installed(&sandbox, package).is_none(), "{package}");
+        // (swapped-lib's postinstall writes this canary when it runs.)
+        assert!(
+            !sandbox.canary("canary-postinstall").exists(),
+            "{package}: postinstall never ran"
+        );
+    }
+    // One release the registry did not sign, where it signs the others: a
+    // warning.
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "unsigned-release@1.0.1"]).expect_code(0);
+    assert!(out.stdout.contains("signature-missing"), "{}", out.stdout);
+    // A mirror that serves no signatures: never "verified". The default
+    // policy fails closed on what a registry leaves out; `registry-gaps =
+    // "note"` goes on and says so.
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "mirrored-lib"]).expect_code(69);
+    assert!(out.stdout.contains("serves no signature"), "{}", out.stdout);
+    assert!(installed(&sandbox, "mirrored-lib").is_none());
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[settings]\nregistry-gaps = \"note\"\n",
+    )
+    .unwrap();
+    let out = npm(&registry, &sandbox, &["install", "mirrored-lib"]).expect_code(0);
+    assert!(out.stdout.contains("serves no signature"), "{}", out.stdout);
+    assert_eq!(
+        installed(&sandbox, "mirrored-lib").as_deref(),
+        Some("1.0.0")
+    );
+}

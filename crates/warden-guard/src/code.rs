@@ -14,10 +14,12 @@ pub enum PlanCode {
     DependencyConfusion,
     SdistBuild,
     ArchiveUnreadable,
+    SignatureInvalid,
+    SignatureMissing,
 }
 
 impl PlanCode {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::NonRegistrySource,
         Self::LockfileSourceMismatch,
         Self::IntegrityMissing,
@@ -26,6 +28,8 @@ impl PlanCode {
         Self::DependencyConfusion,
         Self::SdistBuild,
         Self::ArchiveUnreadable,
+        Self::SignatureInvalid,
+        Self::SignatureMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +42,8 @@ impl PlanCode {
             Self::DependencyConfusion => "dependency-confusion",
             Self::SdistBuild => "sdist-build",
             Self::ArchiveUnreadable => "archive-unreadable",
+            Self::SignatureInvalid => "signature-invalid",
+            Self::SignatureMissing => "signature-missing",
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod git;
 pub mod release;
 mod report;
 mod settings;
+pub mod signature;
 mod tasks;
 mod vocab;
 

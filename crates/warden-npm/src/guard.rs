@@ -629,12 +629,35 @@ async fn check_all(
             .or_default()
             .push(p.version.clone());
     }
-    let advisories: std::sync::Arc<Result<_, String>> = std::sync::Arc::new(
-        client
-            .bulk_advisories(&query)
-            .await
-            .map_err(|e| e.to_string()),
-    );
+    // And the signing keys of each registry the plan uses, at the same time.
+    let mut by_registry: BTreeMap<String, String> = BTreeMap::new();
+    for name in query.keys() {
+        by_registry
+            .entry(
+                client
+                    .config
+                    .registry_for(name)
+                    .without_credentials()
+                    .to_string(),
+            )
+            .or_insert_with(|| name.clone());
+    }
+    let keys = async {
+        let mut out = BTreeMap::new();
+        for (registry, name) in &by_registry {
+            let keys = client
+                .signing_keys(name)
+                .await
+                .map(|k| k.map(|k| k.keys))
+                .map_err(|e| e.to_string());
+            out.insert(registry.clone(), keys);
+        }
+        out
+    };
+    let (advisories, keys) = tokio::join!(client.bulk_advisories(&query), keys);
+    let advisories: std::sync::Arc<Result<_, String>> =
+        std::sync::Arc::new(advisories.map_err(|e| e.to_string()));
+    let keys: std::sync::Arc<SigningKeys> = std::sync::Arc::new(keys);
     let mut tasks = CheckTasks::default();
     let mut seen = BTreeSet::new();
     for p in packages {
@@ -648,6 +671,7 @@ async fn check_all(
         let internal = policy.internal_registry("npm", &p.name).map(str::to_owned);
         let cache_dir = client.http.options().cache_dir.clone();
         let advisories = std::sync::Arc::clone(&advisories);
+        let keys = std::sync::Arc::clone(&keys);
         let stash = stash.to_path_buf();
         let project = project.to_path_buf();
         tasks.spawn(package_of(&p), async move {
@@ -659,6 +683,7 @@ async fn check_all(
                 min_age,
                 internal,
                 &advisories,
+                &keys,
                 &stash,
                 &project,
             )
@@ -689,6 +714,10 @@ fn package_of(planned: &Planned) -> Package {
     }
 }
 
+/// The signing keys of each registry the plan uses, by registry URL
+/// (`None`: the registry publishes none).
+type SigningKeys = BTreeMap<String, Result<Option<Vec<warden_registry::npm::SigningKey>>, String>>;
+
 #[allow(clippy::too_many_arguments)]
 async fn check_one(
     client: &NpmClient,
@@ -698,6 +727,7 @@ async fn check_one(
     min_age: SignedDuration,
     internal: Option<String>,
     advisories: &Result<Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>, String>,
+    keys: &SigningKeys,
     stash: &Path,
     project: &Path,
 ) -> Assessment {
@@ -880,6 +910,31 @@ async fn check_one(
         }
         Err(Unchecked::Read(e)) => c.archive_error(e),
         Err(Unchecked::Other(e)) => c.unknown(e.clone()),
+    }
+    // The registry's signature over the digest the plan pins.
+    match keys.get(&registry) {
+        Some(Ok(published)) => {
+            let others_signed = doc.versions.values().any(|m| {
+                m.dist
+                    .as_ref()
+                    .and_then(|d| d.signatures.as_ref())
+                    .is_some_and(|s| !s.is_empty())
+            });
+            let check = warden_guard::signature::check(
+                &name,
+                &version,
+                planned.integrity.as_deref().or(dist.integrity.as_deref()),
+                dist.signatures.as_deref().unwrap_or_default(),
+                published.as_deref(),
+                others_signed,
+                doc.publish_times.get(&version).copied(),
+            );
+            warden_guard::signature::apply(check, &mut c);
+        }
+        Some(Err(e)) => c.unknown(format!(
+            "signature-invalid: the registry's signing keys could not be fetched: {e}"
+        )),
+        None => c.unknown("signature-invalid: no signing keys were asked for this registry"),
     }
     c.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());
     let advisories = match advisories {

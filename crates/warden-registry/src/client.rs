@@ -124,6 +124,28 @@ impl NpmClient {
         Ok(Some(out))
     }
 
+    /// The keys the registry that serves `name` signs versions with;
+    /// `None` when it publishes none (a mirror that does not offer them).
+    pub async fn signing_keys(&self, name: &str) -> Result<Option<npm::SigningKeys>, Error> {
+        let url = self
+            .config
+            .registry_for(name)
+            .join("-/npm/v1/keys")
+            .map_err(|e| Error::Client(e.to_string()))?;
+        match self.get(name, &url, "application/json").await {
+            Ok(r) => serde_json::from_slice(&r.body)
+                .map(Some)
+                .map_err(|e| Error::Malformed {
+                    package: format!("npm:{name}"),
+                    url: url.clone(),
+                    what: "signing keys",
+                    message: e.to_string(),
+                }),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The repository and workflow a version's provenance names, from its
     /// attestations URL. `None` when there is none or it cannot be read.
     pub async fn attested_source(

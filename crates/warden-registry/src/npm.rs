@@ -101,6 +101,29 @@ pub struct Signature {
     pub sig: Option<String>,
 }
 
+/// The registry's public keys for its version signatures
+/// (`{registry}/-/npm/v1/keys`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeys {
+    #[serde(default)]
+    pub keys: Vec<SigningKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKey {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub keyid: Option<String>,
+    /// Base64 of the DER SubjectPublicKeyInfo of an ECDSA P-256 key.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub key: Option<String>,
+    /// When the key stopped counting; signatures on versions published
+    /// after it are not the registry's.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub expires: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub scheme: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvenanceRef {
     #[serde(

@@ -42,16 +42,26 @@ pub struct TestRegistry {
 const SIMPLE_JSON: &str = "application/vnd.pypi.simple.v1+json";
 
 impl TestRegistry {
-    /// An empty registry on a random loopback port.
+    /// An empty registry on a random loopback port. Its npm side signs
+    /// every version and publishes its keys, as the public registry does.
     pub fn start() -> Self {
-        Self {
+        let registry = Self {
             server: Server::start().expect("binding 127.0.0.1"),
             now: Timestamp::now(),
             npm_built: BTreeMap::new(),
             pypi_built: BTreeMap::new(),
             pypi_projects: Vec::new(),
             advisories: serde_json::Map::new(),
-        }
+        };
+        let expired = registry.published(24.0 * 365.0 * 5.0).to_string();
+        registry.serve_json(
+            "/npm/-/npm/v1/keys",
+            &json!({"keys": [
+                signing::public(signing::REGISTRY, None),
+                signing::public(signing::EXPIRED, Some(&expired)),
+            ]}),
+        );
+        registry
     }
 
     /// A registry serving the named scenarios from `testdata/scenarios/`.
@@ -225,6 +235,7 @@ impl TestRegistry {
                     provenance: None,
                     trusted_publisher: None,
                     malware: false,
+                    signature: None,
                 })
                 .collect();
             scenario.npm.push(NpmPackage {
@@ -379,6 +390,31 @@ impl TestRegistry {
                 "fileCount": files.len(),
                 "unpackedSize": files.values().map(Vec::len).sum::<usize>(),
             });
+            if !strip("dist.signatures") {
+                let signed = |key, integrity: &str| {
+                    json!([signing::sign(
+                        key,
+                        &format!("{name}@{}:{integrity}", v.version)
+                    )])
+                };
+                match v.signature.as_deref() {
+                    None | Some("valid") => {
+                        dist["signatures"] = signed(signing::REGISTRY, &digests.integrity);
+                    }
+                    // Signed for other bytes: a tarball swapped after signing.
+                    Some("other-bytes") => {
+                        dist["signatures"] = signed(signing::REGISTRY, "sha512-swapped");
+                    }
+                    Some("unknown-key") => {
+                        dist["signatures"] = signed(signing::UNKNOWN, &digests.integrity);
+                    }
+                    Some("expired-key") => {
+                        dist["signatures"] = signed(signing::EXPIRED, &digests.integrity);
+                    }
+                    Some("none") => {}
+                    Some(other) => panic!("{name}@{}: no signature kind `{other}`", v.version),
+                }
+            }
             if let Some(source) = &v.provenance {
                 let att_path = format!("/npm/-/npm/v1/attestations/{name}@{}", v.version);
                 if !strip("dist.attestations") {
@@ -742,4 +778,50 @@ fn pypi_provenance(source: &SourceRef) -> Value {
                               "envelope": {"statement": "", "signature": ""}}]
         }]
     })
+}
+
+/// The testkit registry's signing keys: fixed test keys, made at run time
+/// from constant scalars (they sign nothing outside tests).
+mod signing {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::Signer as _;
+    use p256::ecdsa::{Signature, SigningKey};
+    use p256::pkcs8::EncodePublicKey as _;
+    use serde_json::{Value, json};
+
+    /// (key id, scalar byte)
+    pub type Key = (&'static str, u8);
+    /// The key the registry signs with.
+    pub const REGISTRY: Key = ("SHA256:warden-testkit-2026", 0x5a);
+    /// A key the registry published once; it expired years ago.
+    pub const EXPIRED: Key = ("SHA256:warden-testkit-2019", 0x3c);
+    /// A key the registry never published.
+    pub const UNKNOWN: Key = ("SHA256:someone-else", 0x77);
+
+    fn secret((_, scalar): Key) -> SigningKey {
+        SigningKey::from_slice(&[scalar; 32]).expect("a valid P-256 scalar")
+    }
+
+    /// The key as `/-/npm/v1/keys` lists it.
+    pub fn public(key: Key, expires: Option<&str>) -> Value {
+        let der = p256::PublicKey::from(secret(key).verifying_key())
+            .to_public_key_der()
+            .expect("encoding a public key");
+        json!({
+            "expires": expires,
+            "keyid": key.0,
+            "keytype": "ecdsa-sha2-nistp256",
+            "scheme": "ecdsa-sha2-nistp256",
+            "key": base64::engine::general_purpose::STANDARD.encode(der.as_bytes()),
+        })
+    }
+
+    /// A `dist.signatures` entry over `message`.
+    pub fn sign(key: Key, message: &str) -> Value {
+        let sig: Signature = secret(key).sign(message.as_bytes());
+        json!({
+            "keyid": key.0,
+            "sig": base64::engine::general_purpose::STANDARD.encode(sig.to_der().as_bytes()),
+        })
+    }
 }

@@ -78,6 +78,13 @@ pub struct NpmVersion {
     /// The registry's advisory data marks this version as malware.
     #[serde(default)]
     pub malware: bool,
+    /// The registry's signature: `valid` (the default), `none`,
+    /// `other-bytes` (made for another integrity: a tarball swapped after
+    /// signing), `unknown-key`, `expired-key` (a key that expired before
+    /// this version was published). `strip = ["dist.signatures"]` leaves
+    /// them out of every version, as mirrors do.
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// Where an attested build came from.
