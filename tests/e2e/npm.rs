@@ -1195,6 +1195,8 @@ fn a_tarball_url_dependency_is_downloaded_and_read() {
     let benign = serve("/downloads/adder.tgz", "hijacked-lib", "1.0.0");
     let sandbox = Sandbox::new();
     project(&sandbox);
+    // npm 12 fetches remote tarballs only when the project opts in.
+    std::fs::write(sandbox.project().join(".npmrc"), "allow-remote=root\n").unwrap();
     let out = npm(&registry, &sandbox, &["install", &evil]).expect_code(77);
     for needle in ["non-registry-source", "download-and-execute", "helper.tgz"] {
         assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
