@@ -3,6 +3,8 @@
 //! with a key the registry publishes at `/-/npm/v1/keys`. Verified with
 //! RustCrypto's `p256`; nothing here is hand-written cryptography.
 
+use std::path::{Path, PathBuf};
+
 use base64::Engine as _;
 use jiff::Timestamp;
 use p256::ecdsa::signature::Verifier as _;
@@ -33,6 +35,32 @@ pub enum Check {
 /// endpoint); `others_signed` says whether other versions of the package
 /// carry signatures; `published` is the version's publish time.
 pub fn check(
+    name: &str,
+    version: &str,
+    integrity: Option<&str>,
+    signatures: &[Signature],
+    keys: Option<&[SigningKey]>,
+    others_signed: bool,
+    published: Option<Timestamp>,
+) -> Check {
+    check_cached(
+        None,
+        name,
+        version,
+        integrity,
+        signatures,
+        keys,
+        others_signed,
+        published,
+    )
+}
+
+/// [`check`], with each signature that verified kept in `cache_dir` by a
+/// digest of the key, the signature and the message: a warm run verifies
+/// nothing again. Only a signature that verified is kept.
+#[allow(clippy::too_many_arguments)]
+pub fn check_cached(
+    cache_dir: Option<&Path>,
     name: &str,
     version: &str,
     integrity: Option<&str>,
@@ -76,8 +104,21 @@ pub fn check(
                 continue;
             }
         }
+        let kept = cache_dir.map(|d| kept_path(d, key, sig, &message));
+        if kept.as_deref().is_some_and(Path::exists) {
+            return Check::Verified {
+                keyid: keyid.to_owned(),
+            };
+        }
         match verifies(key, sig, &message) {
             Ok(()) => {
+                if let Some(path) = kept {
+                    let _ = path
+                        .parent()
+                        .map(std::fs::create_dir_all)
+                        .and_then(Result::ok)
+                        .map(|()| std::fs::write(&path, b""));
+                }
                 return Check::Verified {
                     keyid: keyid.to_owned(),
                 };
@@ -86,6 +127,23 @@ pub fn check(
         }
     }
     Check::Invalid(reasons.join("; "))
+}
+
+/// Where a verified signature is kept: named by the SHA-256 of the key,
+/// the signature and the signed message.
+fn kept_path(cache_dir: &Path, key: &SigningKey, sig: &Signature, message: &str) -> PathBuf {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in [
+        key.key.as_deref().unwrap_or(""),
+        sig.sig.as_deref().unwrap_or(""),
+        message,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    cache_dir.join("signatures-v1").join(name)
 }
 
 fn verifies(key: &SigningKey, sig: &Signature, message: &str) -> Result<(), String> {
@@ -188,6 +246,37 @@ mod tests {
         assert!(
             matches!(check("sha512-BBBB", &[sig]), Check::Invalid(w) if w.contains("does not verify"))
         );
+    }
+
+    #[test]
+    fn a_verified_signature_is_kept_and_only_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, public) = key(7, "SHA256:k1", None);
+        let message = format!("demo@1.0.0:{INTEGRITY}");
+        let good = sign(&secret, "SHA256:k1", &message);
+        let keys = [public];
+        let run = |integrity: &str, sig: &Signature| {
+            check_cached(
+                Some(dir.path()),
+                "demo",
+                "1.0.0",
+                Some(integrity),
+                std::slice::from_ref(sig),
+                Some(&keys),
+                true,
+                None,
+            )
+        };
+        assert!(matches!(run("sha512-BBBB", &good), Check::Invalid(_)));
+        let kept =
+            || std::fs::read_dir(dir.path().join("signatures-v1")).map_or(0, Iterator::count);
+        assert_eq!(kept(), 0, "a failure is not kept");
+        assert!(matches!(run(INTEGRITY, &good), Check::Verified { .. }));
+        assert_eq!(kept(), 1);
+        // The kept result answers for exactly these inputs: another
+        // message under the same signature is verified again, and fails.
+        assert!(matches!(run(INTEGRITY, &good), Check::Verified { .. }));
+        assert!(matches!(run("sha512-BBBB", &good), Check::Invalid(_)));
     }
 
     #[test]

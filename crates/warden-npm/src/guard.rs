@@ -920,7 +920,8 @@ async fn check_one(
                     .and_then(|d| d.signatures.as_ref())
                     .is_some_and(|s| !s.is_empty())
             });
-            let check = warden_guard::signature::check(
+            let check = warden_guard::signature::check_cached(
+                cache_dir.as_deref(),
                 &name,
                 &version,
                 planned.integrity.as_deref().or(dist.integrity.as_deref()),
