@@ -370,3 +370,34 @@ fn versions_are_listed_latest_first_and_limit_keeps_the_latest() {
     );
     assert_eq!(listed(&["pypi:benign-wheel", "--limit", "1"]), ["1.1"]);
 }
+
+#[test]
+fn inspect_says_whether_the_registry_signature_verifies() {
+    let registry = TestRegistry::with_scenarios(&["signatures"]);
+    let sandbox = Sandbox::new();
+    let inspect = |package: &str| {
+        let out = Output::of(
+            warden(&sandbox)
+                .env("npm_config_registry", registry.npm_url())
+                .args(["inspect", package]),
+        )
+        .expect_code(0);
+        out.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("signature"))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        inspect("npm:signed-lib"),
+        "signature    verified (SHA256:warden-testkit-2026)"
+    );
+    assert!(
+        inspect("npm:swapped-lib").starts_with("signature    invalid:"),
+        "{}",
+        inspect("npm:swapped-lib")
+    );
+    assert!(inspect("npm:unsigned-release@1.0.1").contains("missing"));
+    assert!(inspect("npm:mirrored-lib").contains("not verified"));
+}

@@ -11,7 +11,7 @@ use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature as EcdsaSignature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey as _;
 use warden_policy::Level;
-use warden_registry::npm::{Signature, SigningKey};
+use warden_registry::npm::{Packument, Signature, SigningKey};
 
 use crate::{Assessment, Finding, PlanCode};
 
@@ -159,6 +159,50 @@ fn verifies(key: &SigningKey, sig: &Signature, message: &str) -> Result<(), Stri
     let sig = EcdsaSignature::from_der(&raw).map_err(|e| format!("is malformed ({e})"))?;
     key.verify(message.as_bytes(), &sig)
         .map_err(|_| format!("does not verify for `{message}`"))
+}
+
+/// Checks the signature of `version` in `doc` over `pinned` (the
+/// integrity the plan pins; the registry's when `None`).
+pub fn check_version(
+    cache_dir: Option<&Path>,
+    doc: &Packument,
+    version: &str,
+    pinned: Option<&str>,
+    keys: Option<&[SigningKey]>,
+) -> Check {
+    let dist = doc
+        .versions
+        .get(version)
+        .and_then(|m| m.dist.clone())
+        .unwrap_or_default();
+    let others_signed = doc.versions.values().any(|m| {
+        m.dist
+            .as_ref()
+            .and_then(|d| d.signatures.as_ref())
+            .is_some_and(|s| !s.is_empty())
+    });
+    check_cached(
+        cache_dir,
+        &doc.name,
+        version,
+        pinned.or(dist.integrity.as_deref()),
+        dist.signatures.as_deref().unwrap_or_default(),
+        keys,
+        others_signed,
+        doc.publish_times.get(version).copied(),
+    )
+}
+
+impl Check {
+    /// One line for people: "verified (key)", "invalid: why", ….
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Verified { keyid } => format!("verified ({keyid})"),
+            Self::Invalid(why) => format!("invalid: {why}"),
+            Self::Missing => "missing (the registry signs other versions)".to_owned(),
+            Self::NotPublished(why) => format!("not verified: {why}"),
+        }
+    }
 }
 
 /// Adds what the check established to a package's assessment: a finding

@@ -914,21 +914,12 @@ async fn check_one(
     // The registry's signature over the digest the plan pins.
     match keys.get(&registry) {
         Some(Ok(published)) => {
-            let others_signed = doc.versions.values().any(|m| {
-                m.dist
-                    .as_ref()
-                    .and_then(|d| d.signatures.as_ref())
-                    .is_some_and(|s| !s.is_empty())
-            });
-            let check = warden_guard::signature::check_cached(
+            let check = warden_guard::signature::check_version(
                 cache_dir.as_deref(),
-                &name,
+                &doc,
                 &version,
-                planned.integrity.as_deref().or(dist.integrity.as_deref()),
-                dist.signatures.as_deref().unwrap_or_default(),
+                planned.integrity.as_deref(),
                 published.as_deref(),
-                others_signed,
-                doc.publish_times.get(&version).copied(),
             );
             warden_guard::signature::apply(check, &mut c);
         }

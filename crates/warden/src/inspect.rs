@@ -86,11 +86,19 @@ pub async fn run(
             let client = ctx.npm_with_registry(args.registry.as_ref())?;
             let doc = client.packument(&name).await?;
             let selected = doc.resolve(version.as_deref())?.to_owned();
-            let mut report = Report::Npm(npm_report(
-                &doc,
-                client.config.registry_for(&name),
-                &selected,
-            ));
+            let mut npm = npm_report(&doc, client.config.registry_for(&name), &selected);
+            npm.signature = Some(match client.signing_keys(&name).await {
+                Ok(keys) => warden_guard::signature::check_version(
+                    client.http.options().cache_dir.as_deref(),
+                    &doc,
+                    &selected,
+                    None,
+                    keys.as_ref().map(|k| k.keys.as_slice()),
+                )
+                .describe(),
+                Err(e) => format!("not verified: the signing keys could not be fetched: {e}"),
+            });
+            let mut report = Report::Npm(npm);
             if let Some(from) = &args.from {
                 doc.resolve(Some(from))?;
             }
@@ -272,6 +280,9 @@ struct NpmReport {
     versions: Vec<NpmVersionReport>,
     install_surface: SurfaceReport,
     history: Option<Judgement>,
+    /// The registry's signature on the selected version: verified, invalid,
+    /// missing, or not verified (and why).
+    signature: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -360,6 +371,7 @@ fn npm_report(doc: &Packument, registry: &RedactedUrl, selected: &str) -> NpmRep
         versions,
         install_surface: SurfaceReport::default(),
         history: None,
+        signature: None,
     }
 }
 
@@ -687,6 +699,9 @@ impl NpmReport {
                 },
             );
             field(&mut out, "trust", v.trust.label().to_owned());
+            if let Some(sig) = &self.signature {
+                field(&mut out, "signature", sig.clone());
+            }
             for (name, script) in &v.install_scripts {
                 field(&mut out, "script", format!("{name}: {script}"));
             }
