@@ -47,9 +47,9 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
     let mut queue: Vec<(String, u32)> = entries.into_iter().map(|e| (e, 0)).collect();
     queue.reverse();
     let mut seen = already_read(s);
-    let (mut read, mut bytes) = (0, 0);
+    let mut budget = Budget::default();
     while let Some((target, depth)) = queue.pop() {
-        if read >= RUNTIME_FILES || bytes >= RUNTIME_BYTES {
+        if budget.spent(RUNTIME_FILES) {
             s.runtime_partial = true;
             break;
         }
@@ -62,8 +62,6 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
         let Some(text) = readable(files, &path) else {
             continue;
         };
-        read += 1;
-        bytes += text.len();
         if depth < DEPTH {
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
             let mut found: Vec<(String, u32)> = LOCAL_IMPORT
@@ -82,11 +80,7 @@ pub(crate) fn npm(files: &Files<'_>, manifest: &serde_json::Value, s: &mut Surfa
             // first is enough: they are pushed last and read next.
             queue.extend(found);
         }
-        s.texts.push(SurfaceText {
-            path,
-            runs: Runs::Import,
-            text: text.to_owned(),
-        });
+        budget.take(s, path, Runs::Import, text);
     }
 }
 
@@ -185,9 +179,9 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
         .map(|(dir, file)| (dir, file, 0))
         .collect();
     let mut seen = already_read(s);
-    let (mut read, mut bytes) = (0, 0);
+    let mut budget = Budget::default();
     while let Some((dir, path, depth)) = queue.pop() {
-        if read >= RUNTIME_FILES || bytes >= RUNTIME_BYTES {
+        if budget.spent(RUNTIME_FILES) {
             s.runtime_partial = true;
             break;
         }
@@ -197,8 +191,6 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
         let Some(text) = readable(files, &path) else {
             continue;
         };
-        read += 1;
-        bytes += text.len();
         if depth < DEPTH {
             let mut found = Vec::new();
             for cap in PY_IMPORT.captures_iter(text) {
@@ -255,17 +247,13 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
             found.reverse();
             queue.extend(found);
         }
-        s.texts.push(SurfaceText {
-            path,
-            runs: Runs::Import,
-            text: text.to_owned(),
-        });
+        budget.take(s, path, Runs::Import, text);
     }
     // Then the rest of the packages' modules, and an sdist's top-level
-    // modules (at its root or under `src/`), in path order: tests, docs and examples are not installed
-    // code.
+    // modules (at its root or under `src/`), in path order: tests, docs and
+    // examples are not installed code.
     for path in files.by_path.keys() {
-        if read >= MODULE_FILES || bytes >= RUNTIME_BYTES {
+        if budget.spent(MODULE_FILES) {
             break;
         }
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
@@ -291,11 +279,30 @@ pub(crate) fn python(files: &Files<'_>, wheel: bool, s: &mut Surface) {
             continue;
         };
         seen.insert(path.clone());
-        read += 1;
-        bytes += text.len();
+        budget.take(s, path.clone(), Runs::Module, text);
+    }
+}
+
+/// How much of an artifact the runtime surface has read, against its bounds.
+#[derive(Default)]
+struct Budget {
+    files: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    /// Whether `max_files` files or `RUNTIME_BYTES` have been read.
+    fn spent(&self, max_files: usize) -> bool {
+        self.files >= max_files || self.bytes >= RUNTIME_BYTES
+    }
+
+    /// Counts `text` and adds it to the surface as code that runs `runs`.
+    fn take(&mut self, s: &mut Surface, path: String, runs: Runs, text: &str) {
+        self.files += 1;
+        self.bytes += text.len();
         s.texts.push(SurfaceText {
-            path: path.clone(),
-            runs: Runs::Module,
+            path,
+            runs,
             text: text.to_owned(),
         });
     }

@@ -100,6 +100,15 @@ pub struct SurfaceFacts {
     pub install_findings: Vec<OnLoad>,
 }
 
+impl SurfaceFacts {
+    /// Whether a release diff could find anything: code on load that
+    /// libraries also have, or findings in install code. Only then is the
+    /// previous release's archive read.
+    pub fn worth_comparing(&self) -> bool {
+        !self.on_load.is_empty() || !self.install_findings.is_empty()
+    }
+}
+
 /// A rule the code that runs on load matches, with where.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OnLoad {
@@ -333,10 +342,7 @@ pub async fn npm(
         unknown,
     );
     let earlier = earlier_release(&timeline, version, previous.as_deref());
-    // The previous archive is read only when there is something to compare:
-    // code on load that libraries also have, or findings in install code.
-    let worth = |s: &&SurfaceFacts| !s.on_load.is_empty() || !s.install_findings.is_empty();
-    if let (Some(now), Some(prev)) = (surface.filter(worth), &earlier) {
+    if let (Some(now), Some(prev)) = (surface.filter(|s| s.worth_comparing()), &earlier) {
         let before = crate::artifact::npm_verdict(client, doc, prev)
             .await
             .map(|v| v.surface);
@@ -598,8 +604,9 @@ pub async fn pypi(
     // The archive read is the previous version's; it is compared only when
     // that is an earlier release.
     let earlier = earlier_release(&timeline, version, previous.as_deref());
-    let worth = |s: &&SurfaceFacts| !s.on_load.is_empty() || !s.install_findings.is_empty();
-    if let (Some(now), Some(prev), Some(before)) = (surface.filter(worth), &previous, before) {
+    if let (Some(now), Some(prev), Some(before)) =
+        (surface.filter(|s| s.worth_comparing()), &previous, before)
+    {
         if earlier.as_deref() == Some(prev.as_str()) {
             history.release_diff(&timeline, version, prev, now, before);
         }

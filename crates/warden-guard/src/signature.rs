@@ -33,31 +33,10 @@ pub enum Check {
 /// Checks the signatures of `name@version` with `integrity` (the digest
 /// the plan pins). `keys` is what the registry publishes (`None`: no key
 /// endpoint); `others_signed` says whether other versions of the package
-/// carry signatures; `published` is the version's publish time.
-pub fn check(
-    name: &str,
-    version: &str,
-    integrity: Option<&str>,
-    signatures: &[Signature],
-    keys: Option<&[SigningKey]>,
-    others_signed: bool,
-    published: Option<Timestamp>,
-) -> Check {
-    check_cached(
-        None,
-        name,
-        version,
-        integrity,
-        signatures,
-        keys,
-        others_signed,
-        published,
-    )
-}
-
-/// [`check`], with each signature that verified kept in `cache_dir` by a
-/// digest of the key, the signature and the message: a warm run verifies
-/// nothing again. Only a signature that verified is kept.
+/// carry signatures; `published` is the version's publish time. Each
+/// signature that verified is kept in `cache_dir` (when given) by a digest
+/// of the key, the signature and the message, so a warm run verifies
+/// nothing again; only a signature that verified is kept.
 #[allow(clippy::too_many_arguments)]
 pub fn check_cached(
     cache_dir: Option<&Path>,
@@ -237,7 +216,28 @@ mod tests {
     use p256::ecdsa::signature::Signer as _;
     use p256::pkcs8::EncodePublicKey as _;
 
-    use super::check as verify;
+    /// [`check_cached`] without a cache.
+    #[allow(clippy::too_many_arguments)]
+    fn verify(
+        name: &str,
+        version: &str,
+        integrity: Option<&str>,
+        signatures: &[Signature],
+        keys: Option<&[SigningKey]>,
+        others_signed: bool,
+        published: Option<Timestamp>,
+    ) -> Check {
+        check_cached(
+            None,
+            name,
+            version,
+            integrity,
+            signatures,
+            keys,
+            others_signed,
+            published,
+        )
+    }
     use super::*;
 
     fn key(seed: u8, keyid: &str, expires: Option<&str>) -> (EcdsaKey, SigningKey) {
