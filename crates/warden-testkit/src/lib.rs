@@ -9,6 +9,7 @@ pub mod registry;
 pub mod sandbox;
 pub mod scenario;
 pub mod server;
+pub mod sigstore;
 
 pub use registry::TestRegistry;
 pub use sandbox::{Output, Sandbox};

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::build::{self, Files};
 use crate::scenario::{NpmPackage, PypiPackage, Scenario, SourceRef, collect_files};
 use crate::server::{Fault, Logged, Server, Variant};
+use crate::sigstore;
 
 /// What was built for one npm version, for tests to compare against.
 #[derive(Debug, Clone)]
@@ -583,7 +584,10 @@ impl TestRegistry {
                 if let Some(source) = &v.provenance {
                     file["provenance"] = json!(format!("{base}{provenance_path}"));
                     attrs.push_str(&format!(" data-provenance=\"{base}{provenance_path}\""));
-                    self.serve_json(&provenance_path, &pypi_provenance(source));
+                    self.serve_json(
+                        &provenance_path,
+                        &pypi_provenance(source, &filename, &sha256),
+                    );
                 }
                 html.push_str(&format!(
                     "<a href=\"../../files/{filename}#sha256={sha256}\"{attrs}>{filename}</a><br/>\n"
@@ -730,9 +734,41 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The Sigstore bundle a scenario asks for, over `statement`.
+fn attest(
+    statement: &Value,
+    source: &SourceRef,
+    identity: &sigstore::Identity,
+    pep740: bool,
+) -> Value {
+    let flaw = match source.attestation.as_deref() {
+        None | Some("valid") => sigstore::Flaw::None,
+        Some("other-digest") => sigstore::Flaw::OtherDigest,
+        Some("unknown-ca") => sigstore::Flaw::UnknownCa,
+        Some("unsigned") => {
+            let payload = base64::engine::general_purpose::STANDARD
+                .encode(serde_json::to_vec(statement).expect("serialising JSON"));
+            return if pep740 {
+                json!({"version": 1, "verification_material": {"certificate": "", "transparency_entries": []},
+                       "envelope": {"statement": payload, "signature": ""}})
+            } else {
+                json!({"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                       "dsseEnvelope": {"payload": payload, "payloadType": "application/vnd.in-toto+json", "signatures": []}})
+            };
+        }
+        Some(other) => panic!("no attestation kind `{other}`"),
+    };
+    let world = sigstore::world();
+    if pep740 {
+        world.pep740(statement, identity, flaw)
+    } else {
+        world.bundle(statement, identity, flaw)
+    }
+}
+
 /// An npm attestations response: a SLSA v1 statement naming the source
-/// repository and workflow, in a DSSE envelope. Unsigned: the testkit
-/// models what the registry publishes, not Sigstore's trust root.
+/// repository and workflow, in a Sigstore bundle signed by the testkit's
+/// CA for that repository's workflow.
 fn npm_provenance_statement(
     name: &str,
     version: &str,
@@ -740,6 +776,10 @@ fn npm_provenance_statement(
     tarball: &[u8],
 ) -> Value {
     use sha2::Digest;
+    let git_ref = source
+        .r#ref
+        .clone()
+        .unwrap_or_else(|| "refs/heads/main".into());
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": format!("pkg:npm/{name}@{version}"),
@@ -750,21 +790,40 @@ fn npm_provenance_statement(
             "externalParameters": {"workflow": {
                 "repository": source.repository,
                 "path": source.workflow,
-                "ref": source.r#ref.clone().unwrap_or_else(|| "refs/heads/main".into()),
+                "ref": git_ref,
             }}
         }}
     });
-    let payload = base64::engine::general_purpose::STANDARD
-        .encode(serde_json::to_vec(&statement).expect("serialising JSON"));
+    let identity = sigstore::Identity {
+        repository: source.repository.clone(),
+        workflow: source.workflow.clone(),
+        git_ref,
+    };
     json!({"attestations": [{
         "predicateType": "https://slsa.dev/provenance/v1",
-        "bundle": {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-                   "dsseEnvelope": {"payload": payload, "payloadType": "application/vnd.in-toto+json", "signatures": []}}
+        "bundle": attest(&statement, source, &identity, false),
     }]})
 }
 
-/// A PEP 740 provenance object naming a Trusted Publisher.
-fn pypi_provenance(source: &SourceRef) -> Value {
+/// A PEP 740 provenance object naming a Trusted Publisher, with one
+/// attestation over `filename`'s digest signed for that publisher.
+fn pypi_provenance(source: &SourceRef, filename: &str, sha256: &str) -> Value {
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": filename, "digest": {"sha256": sha256}}],
+        "predicateType": "https://docs.pypi.org/attestations/publish/v1",
+        "predicate": null,
+    });
+    // Trusted Publishers name `owner/repo` and the workflow's file name;
+    // the certificate names the forge's URL and the workflow's path.
+    let identity = sigstore::Identity {
+        repository: format!("https://github.com/{}", source.repository),
+        workflow: format!(".github/workflows/{}", source.workflow),
+        git_ref: source
+            .r#ref
+            .clone()
+            .unwrap_or_else(|| "refs/heads/main".into()),
+    };
     json!({
         "version": 1,
         "attestation_bundles": [{
@@ -774,8 +833,7 @@ fn pypi_provenance(source: &SourceRef) -> Value {
                 "workflow": source.workflow,
                 "environment": source.environment,
             },
-            "attestations": [{"version": 1, "verification_material": {"certificate": "", "transparency_entries": []},
-                              "envelope": {"statement": "", "signature": ""}}]
+            "attestations": [attest(&statement, source, &identity, true)]
         }]
     })
 }

@@ -33,7 +33,19 @@ impl Sandbox {
             "[settings]\nkeep-env = [\"WARDEN_CANARY_DIR\"]\n",
         )
         .expect("writing the user policy");
+        // The testkit's Sigstore world is the only one its bundles verify in.
+        std::fs::write(
+            dir.path().join("trusted_root.json"),
+            crate::sigstore::world().trusted_root().to_string(),
+        )
+        .expect("writing the trusted root");
         Self { dir }
+    }
+
+    /// The Sigstore trusted root of the testkit's signing world, which
+    /// every command gets as `WARDEN_TRUST_ROOT`.
+    pub fn trust_root(&self) -> PathBuf {
+        self.root().join("trusted_root.json")
     }
 
     pub fn root(&self) -> &Path {
@@ -91,7 +103,8 @@ impl Sandbox {
             .env("PIP_NO_INPUT", "1")
             .env("WARDEN_CACHE_DIR", self.warden_cache())
             .env("WARDEN_CANARY_DIR", self.canary_dir())
-            .env("WARDEN_USER_POLICY", root.join("user-warden.toml"));
+            .env("WARDEN_USER_POLICY", root.join("user-warden.toml"))
+            .env("WARDEN_TRUST_ROOT", self.trust_root());
         cmd
     }
 

@@ -100,6 +100,12 @@ pub struct SourceRef {
     pub kind: Option<String>,
     #[serde(default)]
     pub environment: Option<String>,
+    /// How the Sigstore bundle is made: `valid` (the default, by the
+    /// testkit's CA and log), `other-digest` (its statement names other
+    /// bytes), `unknown-ca` (a certificate from a CA warden does not
+    /// trust), `unsigned` (the claim with no signature at all).
+    #[serde(default)]
+    pub attestation: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
