@@ -47,7 +47,7 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
     ("npm:hist-prov-to-tp", &[]),
     (
         "npm:hist-source-changed",
-        &[("provenance-source-changed", "deny")],
+        &[("provenance-identity-changed", "deny")],
     ),
     ("npm:hist-publisher-new", &[("publisher-new", "warn")]),
     ("npm:hist-same-publisher", &[]),
@@ -122,7 +122,7 @@ fn evidence_names_versions_accounts_and_sources() {
     );
 
     let h = history(&registry, &sandbox, "npm:hist-source-changed");
-    let f = finding(&h, "provenance-source-changed");
+    let f = finding(&h, "provenance-identity-changed");
     assert_eq!(
         f["evidence"]["repository"],
         "https://github.com/someone-else/evil"

@@ -94,7 +94,7 @@ fn a_trusted_publisher_entry_matches_what_npm_attests() {
     };
     let entry = |repository: &str| {
         format!(
-            "[[allow]]\npackage = \"npm:hist-source-changed\"\nfindings = [\"provenance-source-changed\"]\ntrusted-publisher = {{ repository = \"{repository}\", workflow = \"release.yml\" }}\nreason = \"the project moved, confirmed upstream\"\nexpires = \"2099-01-01\"\n"
+            "[[allow]]\npackage = \"npm:hist-source-changed\"\nfindings = [\"provenance-identity-changed\"]\ntrusted-publisher = {{ repository = \"{repository}\", workflow = \"release.yml\" }}\nreason = \"the project moved, confirmed upstream\"\nexpires = \"2099-01-01\"\n"
         )
     };
     run(&sandbox).expect_code(77);

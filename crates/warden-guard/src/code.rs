@@ -16,10 +16,12 @@ pub enum PlanCode {
     ArchiveUnreadable,
     SignatureInvalid,
     SignatureMissing,
+    AttestationInvalid,
+    ProvenancePinned,
 }
 
 impl PlanCode {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::NonRegistrySource,
         Self::LockfileSourceMismatch,
         Self::IntegrityMissing,
@@ -30,6 +32,8 @@ impl PlanCode {
         Self::ArchiveUnreadable,
         Self::SignatureInvalid,
         Self::SignatureMissing,
+        Self::AttestationInvalid,
+        Self::ProvenancePinned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,8 @@ impl PlanCode {
             Self::ArchiveUnreadable => "archive-unreadable",
             Self::SignatureInvalid => "signature-invalid",
             Self::SignatureMissing => "signature-missing",
+            Self::AttestationInvalid => "attestation-invalid",
+            Self::ProvenancePinned => "provenance-pinned",
         }
     }
 }

@@ -19,6 +19,7 @@ use warden_registry::{NpmClient, PypiClient, RedactedUrl};
 use warden_rules::Analysis;
 
 use crate::artifact::Pick;
+use crate::provenance::Attested;
 
 /// The wheel tags of the Python being installed into, most preferred
 /// first: asked for once, and only when a choice depends on them.
@@ -224,19 +225,33 @@ pub async fn npm(
     );
     let mut tasks = tokio::task::JoinSet::new();
     for v in wanted {
-        let Some(url) = doc
-            .versions
-            .get(&v)
-            .and_then(|m| m.dist.as_ref())
-            .and_then(|d| d.attestations.as_ref())
-            .and_then(|a| a.url.clone())
-        else {
+        let Some(dist) = doc.versions.get(&v).and_then(|m| m.dist.as_ref()) else {
             continue;
         };
+        let Some(url) = dist.attestations.as_ref().and_then(|a| a.url.clone()) else {
+            continue;
+        };
+        let sha512 = dist
+            .integrity
+            .as_deref()
+            .and_then(crate::provenance::sha512_of);
         let client = client.clone();
         let name = doc.name.clone();
-        tasks.spawn(async move { (v, client.attested_source(&name, &url).await) });
+        tasks.spawn(async move {
+            let attested = match client.attestations(&name, &url).await {
+                Ok(Some(body)) => Ok(Some(match sha512 {
+                    Some(sha512) => crate::provenance::verify_npm(&body, &name, &v, &sha512),
+                    None => Attested::Unverifiable(
+                        "the registry gives no sha512 integrity to verify against".into(),
+                    ),
+                })),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            (v, attested)
+        });
     }
+    let mut provenance = None;
     while let Some(joined) = tasks.join_next().await {
         let (v, result) = match joined {
             Ok(done) => done,
@@ -246,14 +261,24 @@ pub async fn npm(
             }
         };
         // The document says this version is attested: a bundle that cannot
-        // be fetched or read leaves its source unknown, not absent.
+        // be fetched leaves its source unknown, not absent. Only a bundle
+        // that verifies names a source; one that does not is a finding for
+        // the version installed, and no evidence for an earlier one.
         match result {
-            Ok(Some(src)) => {
+            Ok(Some(Attested::Verified(id))) => {
                 if let Some(facts) = timeline.get_mut(&v) {
                     facts.source = Some(Source {
-                        repository: src.repository,
-                        workflow: Some(src.workflow),
+                        repository: id.repository.clone(),
+                        workflow: Some(id.workflow.clone()),
                     });
+                }
+                if v == version {
+                    provenance = Some(Attested::Verified(id));
+                }
+            }
+            Ok(Some(other)) => {
+                if v == version {
+                    provenance = Some(other);
                 }
             }
             Ok(None) => unknown.push(attestation_unknown(format!(
@@ -341,6 +366,7 @@ pub async fn npm(
         attested,
         unknown,
     );
+    history.provenance = provenance;
     let earlier = earlier_release(&timeline, version, previous.as_deref());
     if let (Some(now), Some(prev)) = (surface.filter(|s| s.worth_comparing()), &earlier) {
         let before = crate::artifact::npm_verdict(client, doc, prev)
@@ -371,6 +397,9 @@ pub struct History {
     pub attested: Option<(String, Option<String>)>,
     /// What the release adds to the code that runs on load.
     pub added: Vec<crate::Finding>,
+    /// What verifying this version's provenance established (`None`: it
+    /// claims none, or it could not be fetched, which is an unknown).
+    pub provenance: Option<Attested>,
 }
 
 impl History {
@@ -390,6 +419,7 @@ impl History {
             judgement,
             attested,
             added: Vec::new(),
+            provenance: None,
         }
     }
 
@@ -435,6 +465,19 @@ impl History {
         for f in self.added {
             a.finding(f);
         }
+        match self.provenance {
+            Some(Attested::Invalid(why)) => a.finding(crate::Finding::new(
+                crate::PlanCode::AttestationInvalid,
+                Level::Deny,
+                "its provenance attestation does not verify",
+                why,
+            )),
+            Some(Attested::Unverifiable(why)) => a.unknown(format!(
+                "{}: {why}",
+                crate::PlanCode::AttestationInvalid.as_str()
+            )),
+            Some(Attested::Verified(_)) | None => {}
+        }
         let Some(j) = self.judgement else {
             a.unknown("the history of this version could not be judged");
             return;
@@ -461,7 +504,7 @@ impl History {
 
 fn attestation_unknown(reason: String) -> Unknown {
     Unknown {
-        code: "provenance-source-changed",
+        code: "provenance-identity-changed",
         reason,
         unpublished: false,
     }
@@ -526,13 +569,14 @@ pub async fn pypi(
     client: &PypiClient,
     index: &RedactedUrl,
     project: &SimpleProject,
-    provenance: &BTreeMap<String, Provenance>,
+    fetched: &FetchedProvenance,
     version: &str,
     baseline: Option<&str>,
     surface: Option<&SurfaceFacts>,
     min_age: SignedDuration,
     platform: &Platform,
 ) -> History {
+    let provenance = &fetched.by_file;
     let mut timeline = Timeline::from_pypi(project, provenance);
     let mut unknown = Vec::new();
     let previous = baseline
@@ -601,6 +645,7 @@ pub async fn pypi(
         attested,
         unknown,
     );
+    history.provenance = fetched.verdict();
     // The archive read is the previous version's; it is compared only when
     // that is an earlier release.
     let earlier = earlier_release(&timeline, version, previous.as_deref());
@@ -614,16 +659,47 @@ pub async fn pypi(
     history
 }
 
+/// The PEP 740 provenance fetched for a project, each object's
+/// attestations verified against its file's sha256.
+#[derive(Debug, Clone, Default)]
+pub struct FetchedProvenance {
+    /// Per file name, the provenance whose attestations verify: a file
+    /// whose attestations do not is left out (its publisher is a claim).
+    pub by_file: BTreeMap<String, Provenance>,
+    /// Files whose page lists provenance the index does not serve.
+    pub missing: Vec<String>,
+    /// What verifying each file of the selected version established.
+    pub selected: BTreeMap<String, Attested>,
+}
+
+impl FetchedProvenance {
+    /// The selected version's result: the first file that does not
+    /// verify, else the first that does.
+    fn verdict(&self) -> Option<Attested> {
+        let mut results = self.selected.iter();
+        results
+            .clone()
+            .find(|(_, a)| !matches!(a, Attested::Verified(_)))
+            .or_else(|| results.next())
+            .map(|(file, a)| match a {
+                Attested::Invalid(why) => Attested::Invalid(format!("{file}: {why}")),
+                Attested::Unverifiable(why) => Attested::Unverifiable(format!("{file}: {why}")),
+                verified => verified.clone(),
+            })
+    }
+}
+
 /// Provenance per file name: every file of the selected version, and one
 /// file of each other version (a release is uploaded by one publisher, and
-/// asking for every file of a long history costs a request each). Beside
-/// it, the files whose page lists provenance the index does not serve.
+/// asking for every file of a long history costs a request each). Each is
+/// verified; beside them, the files whose page lists provenance the index
+/// does not serve.
 pub async fn fetch_provenance(
     client: &PypiClient,
     name: &str,
     project: &SimpleProject,
     selected: &str,
-) -> Result<(BTreeMap<String, Provenance>, Vec<String>), crate::Error> {
+) -> Result<FetchedProvenance, crate::Error> {
     let mut wanted: Vec<DistFile> = project.files_of(selected).into_iter().cloned().collect();
     for version in project.versions() {
         if version != selected {
@@ -642,19 +718,46 @@ pub async fn fetch_provenance(
         let name = name.to_owned();
         tasks.spawn(async move {
             let result = client.provenance(&name, &file).await;
-            (file.filename, result)
+            let checked = match &result {
+                Ok(Some(p)) => Some(verify_file(p, &file)),
+                _ => None,
+            };
+            (file, result, checked)
         });
     }
-    let mut out = BTreeMap::new();
-    let mut missing = Vec::new();
+    let mut out = FetchedProvenance::default();
     while let Some(joined) = tasks.join_next().await {
-        let (filename, result) = joined.map_err(|e| crate::Error::unavailable(e.to_string()))?;
+        let (file, result, checked) =
+            joined.map_err(|e| crate::Error::unavailable(e.to_string()))?;
         match result? {
             Some(p) => {
-                out.insert(filename, p);
+                if file.version.as_deref() == Some(selected)
+                    || project.files_of(selected).iter().any(|f| f.filename == file.filename)
+                {
+                    if let Some(c) = &checked {
+                        out.selected.insert(file.filename.clone(), c.clone());
+                    }
+                }
+                if matches!(checked, Some(Attested::Verified(_))) {
+                    out.by_file.insert(file.filename, p);
+                }
             }
-            None => missing.push(filename),
+            None => out.missing.push(file.filename),
         }
     }
-    Ok((out, missing))
+    Ok(out)
+}
+
+/// Verifies a file's provenance object against the sha256 the index gives.
+fn verify_file(p: &Provenance, file: &DistFile) -> Attested {
+    let sha256 = file.hashes.get("sha256").and_then(|h| {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+            .collect::<Option<Vec<u8>>>()
+    });
+    match sha256 {
+        Some(d) if d.len() == 32 => crate::provenance::verify_pypi(&p.body, &file.filename, &d),
+        _ => Attested::Unverifiable("the index gives no sha256 to verify against".into()),
+    }
 }

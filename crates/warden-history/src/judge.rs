@@ -79,7 +79,7 @@ pub struct Judgement {
 
 pub const CODES: &[&str] = &[
     "provenance-dropped",
-    "provenance-source-changed",
+    "provenance-identity-changed",
     "publisher-new",
     "maintainer-added",
     "install-script-added",
@@ -217,7 +217,7 @@ pub fn judge(
             } else {
                 add(
                     &mut j,
-                    "provenance-source-changed",
+                    "provenance-identity-changed",
                     Level::Deny,
                     format!(
                         "{version} was built from {} but {} from {}",

@@ -992,8 +992,8 @@ async fn history(
     };
     // Provenance that cannot be fetched is not provenance that is absent.
     let provenance = match facts::fetch_provenance(client, &page.name, page, version).await {
-        Ok((p, missing)) => {
-            for m in missing {
+        Ok(p) => {
+            for m in &p.missing {
                 c.unknown(format!(
                     "provenance-dropped: the index lists provenance for {m} but does not serve it"
                 ));
@@ -1004,7 +1004,7 @@ async fn history(
             c.unknown(format!(
                 "provenance-dropped: the provenance could not be fetched: {e}"
             ));
-            BTreeMap::new()
+            facts::FetchedProvenance::default()
         }
     };
     facts::pypi(

@@ -146,18 +146,19 @@ impl NpmClient {
         }
     }
 
-    /// The repository and workflow a version's provenance names, from its
-    /// attestations URL. `None` when there is none or it cannot be read.
-    pub async fn attested_source(
+    /// A version's attestations response (`/-/npm/v1/attestations/
+    /// name@version`, the URL its `dist.attestations` gives), as served.
+    /// `None` when the registry does not serve it.
+    pub async fn attestations(
         &self,
         name: &str,
         attestations_url: &str,
-    ) -> Result<Option<npm::AttestedSource>, Error> {
+    ) -> Result<Option<Vec<u8>>, Error> {
         let Ok(url) = RedactedUrl::parse(attestations_url) else {
             return Ok(None);
         };
         match self.get(name, &url, "application/json").await {
-            Ok(r) => Ok(npm::attested_source(&r.body)),
+            Ok(r) => Ok(Some(r.body)),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }

@@ -460,6 +460,9 @@ pub struct TrustedPublisher {
 pub struct Provenance {
     pub publishers: Vec<TrustedPublisher>,
     pub attestations: usize,
+    /// The object as served, for verifying its attestations.
+    #[serde(skip)]
+    pub body: Vec<u8>,
 }
 
 impl Provenance {
@@ -489,6 +492,7 @@ impl Provenance {
                 .map(|b| b.attestations.as_ref().map_or(0, Vec::len))
                 .sum(),
             publishers: bundles.into_iter().filter_map(|b| b.publisher).collect(),
+            body: body.to_vec(),
         })
     }
 }

@@ -58,6 +58,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// The Sigstore trusted root provenance is verified against (a
+    /// `trusted_root.json`) [default: Sigstore's production root, shipped
+    /// with warden].
+    #[arg(long, global = true, env = "WARDEN_TRUST_ROOT", value_name = "FILE")]
+    pub trust_root: Option<PathBuf>,
+
     /// Output format of reports (`sarif` and `github`: `warden check` only).
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -32,6 +32,11 @@ impl Context {
             },
             ..HttpOptions::default()
         };
+        warden_guard::provenance::configure(global.trust_root.clone()).map_err(|e| {
+            Failure::new(crate::exit::CONFIG, format!("the trusted root: {e}")).with_hint(
+                "--trust-root (or WARDEN_TRUST_ROOT) names a Sigstore trusted_root.json; see docs/provenance.md",
+            )
+        })?;
         Ok(Self {
             env: Environment::from_process(),
             http: HttpClient::new(options)?,

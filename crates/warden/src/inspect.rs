@@ -148,8 +148,9 @@ pub async fn run(
                         requested: "latest".to_owned(),
                     })?,
             };
-            let (provenance, _unserved) =
+            let fetched =
                 warden_guard::facts::fetch_provenance(&client, &name, &project, &selected).await?;
+            let provenance = &fetched.by_file;
             let json_api = client.json_api(&index, &name).await?;
             let mut report = Report::Pypi(pypi_report(
                 &project,
@@ -174,7 +175,7 @@ pub async fn run(
                 &client,
                 &index,
                 &project,
-                &provenance,
+                &fetched,
                 &selected,
                 args.from.as_deref(),
                 surface
