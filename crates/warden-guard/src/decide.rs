@@ -171,9 +171,36 @@ pub fn decide(
             publisher: a.publisher.clone(),
             attested_source: a.attested.clone(),
         };
+        // A `[[trust]]` entry pins who builds the package: a version whose
+        // verified provenance names another source, or none, is a finding.
+        let pinned: Vec<crate::Finding> = policy
+            .pins(&subject)
+            .filter(|t| !t.satisfied_by(&subject))
+            .map(|t| {
+                let wanted = format!(
+                    "{}{}",
+                    t.repository,
+                    t.workflow
+                        .as_deref()
+                        .map(|w| format!(" {w}"))
+                        .unwrap_or_default()
+                );
+                let actual = match &a.attested {
+                    Some((r, w)) => format!("it is built by {r} {}", w.as_deref().unwrap_or("")),
+                    None => "it has no verified provenance".to_owned(),
+                };
+                crate::Finding::new(
+                    PlanCode::ProvenancePinned,
+                    Level::Deny,
+                    format!("the policy pins it to {wanted}, and {}", actual.trim_end()),
+                    format!("pinned by {}", t.origin),
+                )
+            })
+            .collect();
         let mut findings: Vec<DecidedFinding> = a
             .findings
             .iter()
+            .chain(&pinned)
             .map(|f| {
                 let (level, by) = policy.level(&subject, &f.code, f.default, today);
                 used.extend(by);
@@ -580,6 +607,59 @@ mod tests {
         assert_eq!(
             npm(&[attested], &policy(&entry)).packages[0].verdict,
             Verdict::Deny
+        );
+    }
+
+    #[test]
+    fn a_trust_entry_pins_who_builds_the_package() {
+        let pin = policy(
+            "[[trust]]\npackage = \"npm:esb*\"\nrepository = \"evanw/esbuild\"\nworkflow = \".github/workflows/publish.yml\"\n",
+        );
+        let built_by = |repo: Option<&str>, workflow: &str| {
+            let mut a = pkg("esbuild", "0.25.0");
+            a.attested = repo.map(|r| (r.to_owned(), Some(workflow.to_owned())));
+            a
+        };
+        let verdict = |a: Assessment, p: &Policy| npm(&[a], p).packages[0].clone();
+        let ok = verdict(
+            built_by(
+                Some("https://github.com/evanw/esbuild"),
+                ".github/workflows/publish.yml",
+            ),
+            &pin,
+        );
+        assert_eq!(ok.verdict, Verdict::Allow);
+        // Another repository, another workflow, no verified provenance.
+        for (repo, workflow) in [
+            (
+                Some("https://github.com/fork/esbuild"),
+                ".github/workflows/publish.yml",
+            ),
+            (
+                Some("https://github.com/evanw/esbuild"),
+                ".github/workflows/other.yml",
+            ),
+            (None, ""),
+        ] {
+            let d = verdict(built_by(repo, workflow), &pin);
+            assert_eq!(d.verdict, Verdict::Deny, "{repo:?} {workflow}");
+            assert_eq!(d.findings[0].code, "provenance-pinned");
+            assert_eq!(d.findings[0].evidence, "pinned by warden.toml:1");
+        }
+        // Packages the entry does not name are not pinned.
+        assert_eq!(
+            verdict(pkg("left-pad", "1.0.0"), &pin).verdict,
+            Verdict::Allow
+        );
+        // A malformed entry is a policy error.
+        let mut p = Policy::default();
+        assert!(
+            p.layer(
+                Path::new("warden.toml"),
+                "[[trust]]\npackage = \"esbuild\"\nrepository = \"x/y\"\n",
+                CODES
+            )
+            .is_err()
         );
     }
 

@@ -732,7 +732,10 @@ pub async fn fetch_provenance(
         match result? {
             Some(p) => {
                 if file.version.as_deref() == Some(selected)
-                    || project.files_of(selected).iter().any(|f| f.filename == file.filename)
+                    || project
+                        .files_of(selected)
+                        .iter()
+                        .any(|f| f.filename == file.filename)
                 {
                     if let Some(c) = &checked {
                         out.selected.insert(file.filename.clone(), c.clone());

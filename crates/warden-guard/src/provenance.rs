@@ -406,6 +406,19 @@ fn publisher_matches(publisher: &serde_json::Value, id: &Identity) -> Result<(),
     }
 }
 
+/// One line for reports: "verified" with the signer, "claimed, not
+/// verified" with why, or "none". `claimed` says whether the registry's
+/// metadata claims provenance for the version.
+pub fn describe(result: Option<&Attested>, claimed: bool) -> String {
+    match result {
+        Some(Attested::Verified(id)) => format!("verified: built by {id}"),
+        Some(Attested::Invalid(why)) => format!("claimed, does not verify: {why}"),
+        Some(Attested::Unverifiable(why)) => format!("claimed, not verified: {why}"),
+        None if claimed => "claimed, not verified: the registry does not serve its bundle".into(),
+        None => "none".into(),
+    }
+}
+
 /// The sha512 an npm integrity string (`sha512-<base64>`) names.
 pub fn sha512_of(integrity: &str) -> Option<Vec<u8>> {
     integrity.split_whitespace().find_map(|part| {

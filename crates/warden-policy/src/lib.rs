@@ -126,12 +126,22 @@ struct RawAllow {
     expires: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTrust {
+    package: String,
+    repository: String,
+    workflow: Option<String>,
+    reason: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     settings: Option<RawSettings>,
     findings: Option<BTreeMap<String, Level>>,
     allow: Option<Vec<RawAllow>>,
+    trust: Option<Vec<RawTrust>>,
     internal: Option<BTreeMap<String, String>>,
 }
 
@@ -265,20 +275,42 @@ impl AllowEntry {
             && self
                 .trusted_publisher
                 .as_ref()
-                .is_none_or(|(repo, workflow)| {
-                    subject.attested_source.as_ref().is_some_and(|(r, w)| {
-                        same_repository(r, repo)
-                            && workflow.as_ref().is_none_or(|wf| {
-                                w.as_deref().is_some_and(|w| w.ends_with(wf.as_str()))
-                            })
-                    })
-                })
+                .is_none_or(|(repo, workflow)| built_by(subject, repo, workflow.as_deref()))
     }
 
     fn covers_finding(&self, code: &str) -> bool {
         self.findings
             .as_ref()
             .is_none_or(|f| f.iter().any(|c| c == code))
+    }
+}
+
+/// Whether the subject's verified provenance names `repository` (by its
+/// last two path parts, so `owner/repo` matches the forge's URL) and, when
+/// given, a workflow path ending in `workflow`.
+fn built_by(subject: &Subject, repository: &str, workflow: Option<&str>) -> bool {
+    subject.attested_source.as_ref().is_some_and(|(r, w)| {
+        same_repository(r, repository)
+            && workflow.is_none_or(|wf| w.as_deref().is_some_and(|w| w.ends_with(wf)))
+    })
+}
+
+/// A `[[trust]]` entry: the repository (and workflow) every version of the
+/// matching packages must be built by, as its verified provenance says.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustEntry {
+    pub package: Pattern,
+    pub repository: String,
+    pub workflow: Option<String>,
+    pub reason: Option<String>,
+    /// `file:line` of the entry, for reports.
+    pub origin: String,
+}
+
+impl TrustEntry {
+    /// Whether the subject's verified provenance is what the entry pins.
+    pub fn satisfied_by(&self, subject: &Subject) -> bool {
+        built_by(subject, &self.repository, self.workflow.as_deref())
     }
 }
 
@@ -309,6 +341,8 @@ pub struct Policy {
     /// Finding code -> level, overriding the defaults.
     pub findings: BTreeMap<String, Level>,
     pub allow: Vec<AllowEntry>,
+    /// Packages pinned to the repository and workflow that builds them.
+    pub trust: Vec<TrustEntry>,
     /// Package pattern -> the registry it must come from.
     pub internal: Vec<(Pattern, String)>,
     /// The files read, in order.
@@ -327,9 +361,20 @@ impl Default for Policy {
             project_scripts: true,
             findings: BTreeMap::new(),
             allow: Vec::new(),
+            trust: Vec::new(),
             internal: Vec::new(),
             files: Vec::new(),
         }
+    }
+}
+
+impl Policy {
+    /// The `[[trust]]` entries that pin this subject's package (a later
+    /// file's entries after an earlier one's).
+    pub fn pins<'a>(&'a self, subject: &'a Subject) -> impl Iterator<Item = &'a TrustEntry> {
+        self.trust
+            .iter()
+            .filter(|t| t.package.matches(&subject.ecosystem, &subject.name))
     }
 }
 
@@ -491,6 +536,22 @@ impl Policy {
                 expires,
                 origin,
             });
+        }
+        for (i, t) in raw.trust.unwrap_or_default().into_iter().enumerate() {
+            let origin = locate("[[trust]]", i);
+            match Pattern::parse(&t.package) {
+                Ok(_) if t.repository.trim().is_empty() => {
+                    problems.push(format!("{origin}: `repository` is empty"));
+                }
+                Ok(package) => self.trust.push(TrustEntry {
+                    package,
+                    repository: t.repository,
+                    workflow: t.workflow,
+                    reason: t.reason,
+                    origin,
+                }),
+                Err(e) => problems.push(format!("{origin}: `package`: {e}")),
+            }
         }
         for (pattern, registry) in raw.internal.unwrap_or_default() {
             match Pattern::parse(&pattern) {

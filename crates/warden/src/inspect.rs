@@ -118,6 +118,14 @@ pub async fn run(
             )
             .await;
             report.set_surface(surface.map(|a| (None, a)).map_err(Failure::from));
+            let claimed = doc
+                .versions
+                .get(&selected)
+                .is_some_and(|m| m.has_provenance());
+            report.set_provenance(warden_guard::provenance::describe(
+                history.provenance.as_ref(),
+                claimed,
+            ));
             report.set_history(history.judgement);
             report
         }
@@ -188,6 +196,14 @@ pub async fn run(
             )
             .await;
             report.set_surface(surface.map(|(f, a)| (Some(f), a)).map_err(Failure::from));
+            let claimed = project
+                .files_of(&selected)
+                .iter()
+                .any(|f| f.provenance.is_some());
+            report.set_provenance(warden_guard::provenance::describe(
+                history.provenance.as_ref(),
+                claimed,
+            ));
             report.set_history(history.judgement);
             report
         }
@@ -284,6 +300,9 @@ struct NpmReport {
     /// The registry's signature on the selected version: verified, invalid,
     /// missing, or not verified (and why).
     signature: Option<String>,
+    /// The selected version's provenance: verified (and who built it),
+    /// claimed but not verified (and why), or none.
+    provenance: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -373,6 +392,7 @@ fn npm_report(doc: &Packument, registry: &RedactedUrl, selected: &str) -> NpmRep
         install_surface: SurfaceReport::default(),
         history: None,
         signature: None,
+        provenance: None,
     }
 }
 
@@ -390,6 +410,9 @@ struct PypiReport {
     versions: Vec<PypiVersionReport>,
     install_surface: SurfaceReport,
     history: Option<Judgement>,
+    /// The selected version's provenance: verified (and who built it),
+    /// claimed but not verified (and why), or none.
+    provenance: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -500,6 +523,7 @@ fn pypi_report(
         versions,
         install_surface: SurfaceReport::default(),
         history: None,
+        provenance: None,
     }
 }
 
@@ -580,6 +604,13 @@ impl Report {
         match self {
             Self::Npm(r) => r.install_surface = surface,
             Self::Pypi(r) => r.install_surface = surface,
+        }
+    }
+
+    fn set_provenance(&mut self, line: String) {
+        match self {
+            Self::Npm(r) => r.provenance = Some(line),
+            Self::Pypi(r) => r.provenance = Some(line),
         }
     }
 
@@ -703,6 +734,9 @@ impl NpmReport {
             if let Some(sig) = &self.signature {
                 field(&mut out, "signature", sig.clone());
             }
+            if let Some(p) = &self.provenance {
+                field(&mut out, "provenance", p.clone());
+            }
             for (name, script) in &v.install_scripts {
                 field(&mut out, "script", format!("{name}: {script}"));
             }
@@ -817,6 +851,9 @@ impl PypiReport {
                 );
             }
             let _ = writeln!(out, "  {}", v.install_time.reason);
+            if let Some(p) = &self.provenance {
+                let _ = writeln!(out, "  provenance: {p}");
+            }
         }
         self.install_surface.human(&mut out);
         if let Some(h) = &self.history {
