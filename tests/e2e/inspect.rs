@@ -401,3 +401,53 @@ fn inspect_says_whether_the_registry_signature_verifies() {
     assert!(inspect("npm:unsigned-release@1.0.1").contains("missing"));
     assert!(inspect("npm:mirrored-lib").contains("not verified"));
 }
+
+#[test]
+fn inspect_says_whether_provenance_verifies_and_who_built_it() {
+    let registry = TestRegistry::with_scenarios(&["provenance"]);
+    let sandbox = Sandbox::new();
+    let inspect = |target: &str| {
+        json(
+            &Output::of(
+                warden(&sandbox)
+                    .env("npm_config_registry", registry.npm_url())
+                    .env("PIP_INDEX_URL", registry.simple_url())
+                    .args(["inspect", target, "--format", "json"]),
+            )
+            .expect_code(0),
+        )["provenance"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        inspect("npm:prov-lib"),
+        "verified: built by https://github.com/example/prov-lib .github/workflows/release.yml at refs/tags/v1.1.0 (push)"
+    );
+    assert!(inspect("pypi:prov-wheel").starts_with(
+        "verified: built by https://github.com/example/prov-wheel .github/workflows/release.yml"
+    ));
+    assert!(inspect("npm:prov-unknown-ca").starts_with("claimed, does not verify:"));
+    assert!(inspect("pypi:prov-wheel-other-digest").starts_with("claimed, does not verify:"));
+    assert_eq!(inspect("npm:prov-dropped"), "none");
+    // Without the testkit's trusted root, Sigstore's own does not vouch for
+    // the testkit's CA: never "verified".
+    let out = Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .env_remove("WARDEN_TRUST_ROOT")
+            .args(["inspect", "npm:prov-lib", "--format", "json"]),
+    )
+    .expect_code(0);
+    let line = json(&out)["provenance"].as_str().unwrap().to_owned();
+    assert!(line.starts_with("claimed, does not verify:"), "{line}");
+    // A trusted root that is not one is a configuration error.
+    std::fs::write(sandbox.root().join("bad-root.json"), "{}").unwrap();
+    Output::of(
+        warden(&sandbox)
+            .env("npm_config_registry", registry.npm_url())
+            .args(["--trust-root", "bad-root.json", "inspect", "npm:prov-lib"])
+            .current_dir(sandbox.root()),
+    )
+    .expect_code(78);
+}

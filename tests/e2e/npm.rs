@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use warden_testkit::{Output, Sandbox, TestRegistry};
+use warden_testkit::{Fault, Output, Sandbox, TestRegistry};
 
 use crate::{json, warden};
 
@@ -1274,4 +1274,77 @@ fn registry_signatures_are_verified_before_anything_installs() {
         installed(&sandbox, "mirrored-lib").as_deref(),
         Some("1.0.0")
     );
+}
+
+#[test]
+fn provenance_is_verified_and_its_signer_held_to_the_history() {
+    let registry = TestRegistry::with_scenarios(&["provenance"]);
+    // Bundles that verify for the bytes npm installs, signed by the same
+    // repository as before: clean, and installed.
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "prov-lib"]).expect_code(0);
+    assert!(!out.stdout.contains("attestation-"), "{}", out.stdout);
+    assert!(!out.stdout.contains("provenance-"), "{}", out.stdout);
+    assert_eq!(installed(&sandbox, "prov-lib").as_deref(), Some("1.1.0"));
+    // A tarball swapped after signing, a bundle for another digest, a
+    // certificate from a CA the trusted root does not hold, a claim with
+    // no signature, a release signed from a fork, a bundle dropped: each
+    // blocked, and no postinstall ran.
+    for (package, code, why) in [
+        ("prov-swapped", "attestation-invalid", "does not match"),
+        ("prov-other-digest", "attestation-invalid", "does not match"),
+        ("prov-unknown-ca", "attestation-invalid", "certificate"),
+        ("prov-unsigned", "attestation-invalid", ""),
+        (
+            "prov-forked",
+            "provenance-identity-changed",
+            "https://github.com/attacker/prov-forked",
+        ),
+        ("prov-dropped", "provenance-dropped", "1.0.0 had"),
+    ] {
+        let sandbox = Sandbox::new();
+        project(&sandbox);
+        let out = npm(&registry, &sandbox, &["install", package]).expect_code(77);
+        assert!(out.stdout.contains(code), "{package}: {}", out.stdout);
+        assert!(
+            out.stdout.to_lowercase().contains(&why.to_lowercase()),
+            "{package}: {}",
+            out.stdout
+        );
+        assert!(installed(&sandbox, package).is_none(), "{package}");
+        assert!(
+            !sandbox.canary("canary-postinstall").exists(),
+            "{package}: postinstall never ran"
+        );
+    }
+    // The registry keeps the claim and stops serving the bundle (a mirror
+    // that does not proxy attestations): unknown, never "verified".
+    registry.fault("/npm/-/npm/v1/attestations/", Fault::Status(404), None);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    let out = npm(&registry, &sandbox, &["install", "prov-lib"]).expect_code(69);
+    assert!(out.stdout.contains("names no source"), "{}", out.stdout);
+    assert!(installed(&sandbox, "prov-lib").is_none());
+    registry.clear_faults();
+    // A policy that pins the package to its repository accepts it; pinned
+    // to another, the verified signer does not match and it is blocked.
+    for (repository, exit) in [("example/prov-lib", 0), ("example/elsewhere", 77)] {
+        let sandbox = Sandbox::new();
+        project(&sandbox);
+        std::fs::write(
+            sandbox.project().join("warden.toml"),
+            format!(
+                "[[trust]]\npackage = \"npm:prov-lib\"\nrepository = \"{repository}\"\nworkflow = \".github/workflows/release.yml\"\n"
+            ),
+        )
+        .unwrap();
+        let out = npm(&registry, &sandbox, &["install", "prov-lib"]).expect_code(exit);
+        assert_eq!(
+            out.stdout.contains("provenance-pinned"),
+            exit == 77,
+            "{repository}: {}",
+            out.stdout
+        );
+    }
 }

@@ -714,3 +714,34 @@ fn a_release_that_starts_sending_the_environment_on_import_is_blocked() {
     pip(&registry, &sandbox, &venv, &["install", "hijacked-py==1.0"]).expect_code(0);
     python(&sandbox, &venv, "import benign_wheel").expect_code(0);
 }
+
+#[test]
+fn pep740_attestations_are_verified_and_the_publisher_held_to_the_history() {
+    let registry = TestRegistry::with_scenarios(&["provenance"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    let version_of = |project: &str| {
+        python(
+            &sandbox,
+            &venv,
+            &format!("import importlib.metadata as m; print(m.version('{project}'))"),
+        )
+    };
+    // An attestation for a file's other bytes, one from a CA the trusted
+    // root does not hold, one from a fork's workflow: blocked, nothing
+    // installed.
+    for (project, code) in [
+        ("prov-wheel-other-digest", "attestation-invalid"),
+        ("prov-wheel-unknown-ca", "attestation-invalid"),
+        ("prov-wheel-forked", "provenance-identity-changed"),
+    ] {
+        let out = pip(&registry, &sandbox, &venv, &["install", project]).expect_code(77);
+        assert!(out.stdout.contains(code), "{project}: {}", out.stdout);
+        version_of(project).expect_code(1);
+    }
+    // Verified for the wheel pip installs, from the same Trusted Publisher
+    // as before: installed.
+    let out = pip(&registry, &sandbox, &venv, &["install", "prov-wheel"]).expect_code(0);
+    assert!(!out.stdout.contains("attestation-"), "{}", out.stdout);
+    assert_eq!(version_of("prov-wheel").expect_code(0).stdout.trim(), "1.1");
+}

@@ -220,8 +220,10 @@ pub fn judge(
                     "provenance-identity-changed",
                     Level::Deny,
                     format!(
-                        "{version} was built from {} but {} from {}",
-                        now.repository, before.version, was.repository
+                        "{version} is signed by {} but {} by {}",
+                        now.label(),
+                        before.version,
+                        was.label()
                     ),
                     vec![
                         ("repository", now.repository.clone()),

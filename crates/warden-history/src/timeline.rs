@@ -68,6 +68,14 @@ impl Source {
         })
     }
 
+    /// The repository, and the workflow when there is one.
+    pub fn label(&self) -> String {
+        match &self.workflow {
+            Some(w) => format!("{} {w}", self.repository),
+            None => self.repository.clone(),
+        }
+    }
+
     /// Same repository and (when both name one) the same workflow.
     pub fn same_as(&self, other: &Source) -> bool {
         self.repository_key() == other.repository_key()

@@ -57,6 +57,16 @@ fn main() {
     }
     println!("npm registry: {}", registry.npm_url());
     println!("index-url:    {}", registry.simple_url());
+    // Its provenance verifies only against the testkit's own trusted root.
+    let root =
+        std::env::temp_dir().join(format!("warden-testkit-root-{}.json", std::process::id()));
+    match std::fs::write(
+        &root,
+        warden_testkit::sigstore::world().trusted_root().to_string(),
+    ) {
+        Ok(()) => println!("trust-root:   {}", root.display()),
+        Err(e) => eprintln!("writing the trusted root: {e}"),
+    }
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();
