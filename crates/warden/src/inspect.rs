@@ -164,7 +164,7 @@ pub async fn run(
                 &project,
                 &index,
                 &selected,
-                &provenance,
+                provenance,
                 json_api.is_some(),
             ));
             if let Some(from) = &args.from {
