@@ -563,7 +563,7 @@ fn a_failed_install_leaves_the_project_as_it_was() {
     // npm, with an empty cache, must fetch hello-cli's tarball: that fails.
     registry.fault(
         "/npm/hello-cli/-/",
-        warden_testkit::Fault::Status(503),
+        Fault::Status(503),
         None,
     );
     let out = Output::of(
@@ -751,7 +751,7 @@ fn an_interrupted_install_stops_npm_and_puts_the_project_back() {
     // npm's download of hello-cli hangs; warden is interrupted meanwhile.
     registry.fault(
         "/npm/hello-cli/-/",
-        warden_testkit::Fault::Delay(std::time::Duration::from_secs(30)),
+        Fault::Delay(std::time::Duration::from_secs(30)),
         None,
     );
     let child = warden(&sandbox)
@@ -793,7 +793,7 @@ fn an_interrupt_while_npm_plans_leaves_no_copy_of_the_npmrc() {
     // npm's planning run hangs on the package document.
     registry.fault(
         "/npm/benign-lib",
-        warden_testkit::Fault::Delay(std::time::Duration::from_secs(30)),
+        Fault::Delay(std::time::Duration::from_secs(30)),
         None,
     );
     let child = warden(&sandbox)
