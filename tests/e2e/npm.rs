@@ -561,11 +561,7 @@ fn a_failed_install_leaves_the_project_as_it_was() {
     let before = installed_with_hello_cli_checked(&registry, &sandbox);
     npm(&registry, &sandbox, &["install", "hello-cli", "--dry-run"]).expect_code(64);
     // npm, with an empty cache, must fetch hello-cli's tarball: that fails.
-    registry.fault(
-        "/npm/hello-cli/-/",
-        Fault::Status(503),
-        None,
-    );
+    registry.fault("/npm/hello-cli/-/", Fault::Status(503), None);
     let out = Output::of(
         warden(&sandbox)
             .env("npm_config_registry", registry.npm_url())
