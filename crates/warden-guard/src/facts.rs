@@ -238,9 +238,16 @@ pub async fn npm(
         let client = client.clone();
         let name = doc.name.clone();
         tasks.spawn(async move {
+            let cache_dir = client.http.options().cache_dir.clone();
             let attested = match client.attestations(&name, &url).await {
                 Ok(Some(body)) => Ok(Some(match sha512 {
-                    Some(sha512) => crate::provenance::verify_npm(&body, &name, &v, &sha512),
+                    Some(sha512) => crate::provenance::verify_npm(
+                        cache_dir.as_deref(),
+                        &body,
+                        &name,
+                        &v,
+                        &sha512,
+                    ),
                     None => Attested::Unverifiable(
                         "the registry gives no sha512 integrity to verify against".into(),
                     ),
@@ -718,8 +725,9 @@ pub async fn fetch_provenance(
         let name = name.to_owned();
         tasks.spawn(async move {
             let result = client.provenance(&name, &file).await;
+            let cache_dir = client.http.options().cache_dir.clone();
             let checked = match &result {
-                Ok(Some(p)) => Some(verify_file(p, &file)),
+                Ok(Some(p)) => Some(verify_file(cache_dir.as_deref(), p, &file)),
                 _ => None,
             };
             (file, result, checked)
@@ -752,7 +760,7 @@ pub async fn fetch_provenance(
 }
 
 /// Verifies a file's provenance object against the sha256 the index gives.
-fn verify_file(p: &Provenance, file: &DistFile) -> Attested {
+fn verify_file(cache_dir: Option<&std::path::Path>, p: &Provenance, file: &DistFile) -> Attested {
     let sha256 = file.hashes.get("sha256").and_then(|h| {
         (0..h.len())
             .step_by(2)
@@ -760,7 +768,9 @@ fn verify_file(p: &Provenance, file: &DistFile) -> Attested {
             .collect::<Option<Vec<u8>>>()
     });
     match sha256 {
-        Some(d) if d.len() == 32 => crate::provenance::verify_pypi(&p.body, &file.filename, &d),
+        Some(d) if d.len() == 32 => {
+            crate::provenance::verify_pypi(cache_dir, &p.body, &file.filename, &d)
+        }
         _ => Attested::Unverifiable("the index gives no sha256 to verify against".into()),
     }
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use base64::Engine as _;
+use sha2::Digest as _;
 use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::{Artifact, ArtifactDigest, Bundle, HashAlgorithm};
 use sigstore_verify::{VerificationPolicy, Verifier};
@@ -22,6 +23,8 @@ use sigstore_verify::{VerificationPolicy, Verifier};
 /// The newest key in the embedded production root takes effect on this
 /// date; `docs/provenance.md` says how to refresh it.
 pub const EMBEDDED_ROOT_DATE: &str = "2025-09-23";
+
+const EMBEDDED: &str = sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT;
 
 /// The trusted root bundles are verified against.
 pub struct TrustRoot {
@@ -31,6 +34,8 @@ pub struct TrustRoot {
     /// A root without certificate transparency logs (a private Sigstore,
     /// the testkit's) cannot check SCTs; with them, SCTs are required.
     check_sct: bool,
+    /// A digest of the root's text: verified results are cached under it.
+    fingerprint: [u8; 32],
 }
 
 impl std::fmt::Debug for TrustRoot {
@@ -42,22 +47,22 @@ impl std::fmt::Debug for TrustRoot {
 }
 
 impl TrustRoot {
-    fn from_root(root: &TrustedRoot, source: String) -> Result<Self, String> {
-        let verifier = Verifier::new(root).map_err(|e| e.to_string())?;
+    fn from_text(text: &str, source: String) -> Result<Self, String> {
+        let root = TrustedRoot::from_json(text)
+            .map_err(|e| format!("not a Sigstore trusted root: {e}"))?;
+        let verifier = Verifier::new(&root).map_err(|e| e.to_string())?;
         Ok(Self {
             verifier,
             source,
             check_sct: !root.ctlogs.is_empty(),
+            fingerprint: sha2::Sha256::digest(text.as_bytes()).into(),
         })
     }
 
     /// Sigstore's production root, as shipped.
     pub fn embedded() -> Result<Self, String> {
-        let root =
-            TrustedRoot::from_json(sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT)
-                .map_err(|e| e.to_string())?;
-        Self::from_root(
-            &root,
+        Self::from_text(
+            EMBEDDED,
             format!("Sigstore production root (embedded, {EMBEDDED_ROOT_DATE})"),
         )
     }
@@ -65,9 +70,7 @@ impl TrustRoot {
     /// A trusted root file (`trusted_root.json` as Sigstore publishes it).
     pub fn from_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let root = TrustedRoot::from_json(&text)
-            .map_err(|e| format!("{}: not a Sigstore trusted root: {e}", path.display()))?;
-        Self::from_root(&root, path.display().to_string())
+        Self::from_text(&text, path.display().to_string())
             .map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -107,6 +110,59 @@ pub fn trust_root() -> Result<&'static TrustRoot, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// The fingerprint of the root in force, without loading the embedded
+/// one (a warm run answers from the cache and never parses it).
+fn fingerprint() -> Result<[u8; 32], String> {
+    static EMBEDDED_DIGEST: OnceLock<[u8; 32]> = OnceLock::new();
+    match CONFIGURED.get_or_init(|| None) {
+        Some(_) => trust_root().map(|r| r.fingerprint),
+        None => {
+            Ok(*EMBEDDED_DIGEST.get_or_init(|| sha2::Sha256::digest(EMBEDDED.as_bytes()).into()))
+        }
+    }
+}
+
+/// Verifies with the root in force, answering from `cache_dir` when these
+/// exact inputs verified before under this root. Only a verified result
+/// is kept (the signer, as JSON), under a digest of the root and inputs.
+fn cached(
+    cache_dir: Option<&Path>,
+    inputs: &[&[u8]],
+    verify: impl FnOnce(&TrustRoot) -> Attested,
+) -> Attested {
+    let fingerprint = match fingerprint() {
+        Ok(f) => f,
+        Err(e) => return Attested::Unverifiable(format!("no usable trusted root: {e}")),
+    };
+    let path = cache_dir.map(|dir| {
+        let mut h = sha2::Sha256::new();
+        h.update(fingerprint);
+        for part in inputs {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        dir.join("provenance-v1").join(name)
+    });
+    if let Some(id) = path
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<Identity>(&b).ok())
+    {
+        return Attested::Verified(id);
+    }
+    let result = match trust_root() {
+        Ok(root) => verify(root),
+        Err(e) => Attested::Unverifiable(format!("no usable trusted root: {e}")),
+    };
+    if let (Attested::Verified(id), Some(path)) = (&result, &path) {
+        if let (Some(dir), Ok(json)) = (path.parent(), serde_json::to_vec(id)) {
+            let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, json));
+        }
+    }
+    result
 }
 
 /// Who built an artifact, as its verified signing certificate says.
@@ -155,21 +211,34 @@ pub enum Attested {
 /// Verifies an npm attestations response (`/-/npm/v1/attestations/
 /// name@version`) for the tarball whose sha512 is `sha512`: every SLSA
 /// provenance bundle in it must verify and name `pkg:npm/name@version`.
-pub fn verify_npm(body: &[u8], name: &str, version: &str, sha512: &[u8]) -> Attested {
-    match trust_root() {
-        Ok(root) => root.npm(body, name, version, sha512),
-        Err(e) => Attested::Unverifiable(format!("no usable trusted root: {e}")),
-    }
+pub fn verify_npm(
+    cache_dir: Option<&Path>,
+    body: &[u8],
+    name: &str,
+    version: &str,
+    sha512: &[u8],
+) -> Attested {
+    cached(
+        cache_dir,
+        &[b"npm", body, name.as_bytes(), version.as_bytes(), sha512],
+        |root| root.npm(body, name, version, sha512),
+    )
 }
 
 /// Verifies a PEP 740 provenance object for the file `filename` whose
 /// sha256 is `sha256`: every attestation must verify, name the file, and
 /// be signed by the Trusted Publisher its bundle names.
-pub fn verify_pypi(body: &[u8], filename: &str, sha256: &[u8]) -> Attested {
-    match trust_root() {
-        Ok(root) => root.pypi(body, filename, sha256),
-        Err(e) => Attested::Unverifiable(format!("no usable trusted root: {e}")),
-    }
+pub fn verify_pypi(
+    cache_dir: Option<&Path>,
+    body: &[u8],
+    filename: &str,
+    sha256: &[u8],
+) -> Attested {
+    cached(
+        cache_dir,
+        &[b"pypi", body, filename.as_bytes(), sha256],
+        |root| root.pypi(body, filename, sha256),
+    )
 }
 
 impl TrustRoot {
@@ -557,6 +626,30 @@ mod tests {
             root.pypi(&good, "demo-1.0-py3-none-any.whl", &other),
             Attested::Invalid(_)
         ));
+    }
+
+    #[test]
+    fn a_verified_result_is_kept_for_exactly_its_inputs() {
+        // The only test that sets this process's root.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root.json");
+        std::fs::write(&root, world().trusted_root().to_string()).unwrap();
+        configure(Some(root)).unwrap();
+        let cache = dir.path().join("cache");
+        let tarball = b"the tarball".as_slice();
+        let sha512 = sha2::Sha512::digest(tarball).to_vec();
+        let body = npm_response(tarball, Flaw::None);
+        let kept = || std::fs::read_dir(cache.join("provenance-v1")).map_or(0, Iterator::count);
+        let run = |sha512: &[u8]| verify_npm(Some(&cache), &body, "demo", "1.0.0", sha512);
+        assert!(matches!(run(&sha512), Attested::Verified(_)));
+        assert_eq!(kept(), 1);
+        assert!(matches!(run(&sha512), Attested::Verified(_)));
+        assert_eq!(kept(), 1);
+        // Other bytes under the same bundle are verified again, and fail;
+        // a failure is not kept.
+        let other = sha2::Sha512::digest(b"other").to_vec();
+        assert!(matches!(run(&other), Attested::Invalid(_)));
+        assert_eq!(kept(), 1);
     }
 
     #[test]
