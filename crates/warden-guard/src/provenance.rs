@@ -245,7 +245,8 @@ impl TrustRoot {
     /// [`verify_npm`] against this root.
     pub fn npm(&self, body: &[u8], name: &str, version: &str, sha512: &[u8]) -> Attested {
         let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return Attested::Invalid("the attestations response is not JSON".into());
+            // Broken JSON is a registry fault, not a signature that fails.
+            return Attested::Unverifiable("the attestations response is not JSON".into());
         };
         let bundles: Vec<&serde_json::Value> = doc
             .get("attestations")
@@ -278,7 +279,7 @@ impl TrustRoot {
     /// [`verify_pypi`] against this root.
     pub fn pypi(&self, body: &[u8], filename: &str, sha256: &[u8]) -> Attested {
         let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return Attested::Invalid("the provenance object is not JSON".into());
+            return Attested::Unverifiable("the provenance object is not JSON".into());
         };
         let digest = match ArtifactDigest::new(HashAlgorithm::Sha2256, sha256.to_vec()) {
             Ok(d) => d,
@@ -500,7 +501,6 @@ pub fn sha512_of(integrity: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use sha2::Digest as _;
     use warden_testkit::sigstore::{Flaw, Identity as Signer, world};
 
     fn root() -> TrustRoot {
@@ -568,10 +568,11 @@ mod tests {
             Attested::Invalid(why) => assert!(!why.is_empty()),
             other => panic!("expected invalid, got {other:?}"),
         }
-        // Not JSON, no bundle, an unsigned claim.
+        // Not JSON is a registry fault: unverifiable, not invalid. No
+        // bundle in a response that parses is invalid.
         assert!(matches!(
             root.npm(b"<html>", "demo", "1.0.0", &sha512),
-            Attested::Invalid(_)
+            Attested::Unverifiable(_)
         ));
         assert!(matches!(
             root.npm(br#"{"attestations": []}"#, "demo", "1.0.0", &sha512),

@@ -195,6 +195,13 @@ impl TestRegistry {
     /// every 40th package with 30 versions of history. Returns the root's
     /// name.
     pub fn add_bench_npm(&mut self, count: usize) -> String {
+        self.add_bench_npm_named("bench-pkg", count, false)
+    }
+
+    /// The same project under `<prefix>-<i>` names; with `attested`, every
+    /// version carries Sigstore provenance signed by the testkit's CA for
+    /// `bench/<name>`, as releases built in CI do.
+    pub fn add_bench_npm_named(&mut self, prefix: &str, count: usize, attested: bool) -> String {
         let mut scenario = Scenario::default();
         let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for i in 0..count {
@@ -208,9 +215,17 @@ impl TestRegistry {
             let mut dependencies = BTreeMap::new();
             for child in [2 * i + 1, 2 * i + 2] {
                 if child < count {
-                    dependencies.insert(format!("bench-pkg-{child}"), "^1.0.0".to_owned());
+                    dependencies.insert(format!("{prefix}-{child}"), "^1.0.0".to_owned());
                 }
             }
+            let provenance = attested.then(|| SourceRef {
+                repository: format!("https://github.com/bench/{prefix}-{i}"),
+                workflow: ".github/workflows/release.yml".to_owned(),
+                r#ref: None,
+                kind: None,
+                environment: None,
+                attestation: None,
+            });
             let history = if i % 40 == 0 { 30 } else { 1 };
             let versions = (0..history)
                 .map(|h| crate::scenario::NpmVersion {
@@ -233,14 +248,14 @@ impl TestRegistry {
                     bin: None,
                     gypfile: None,
                     deprecated: None,
-                    provenance: None,
+                    provenance: provenance.clone(),
                     trusted_publisher: None,
                     malware: false,
                     signature: None,
                 })
                 .collect();
             scenario.npm.push(NpmPackage {
-                name: format!("bench-pkg-{i}"),
+                name: format!("{prefix}-{i}"),
                 maintainers: None,
                 latest: Some("1.0.0".to_owned()),
                 strip: Vec::new(),
@@ -249,7 +264,7 @@ impl TestRegistry {
             });
         }
         self.load(&scenario);
-        "bench-pkg-0".to_owned()
+        format!("{prefix}-0")
     }
 
     /// Generates `count` projects `bench-py-<i>` in a binary dependency

@@ -14,7 +14,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(("serve", names)) = args.split_first().map(|(c, rest)| (c.as_str(), rest)) else {
         eprintln!(
-            "usage: warden-testkit serve <scenario | large:<name>:<MB> | bench-npm:<count> | bench-pypi:<count> | max-age:<seconds>>..."
+            "usage: warden-testkit serve <scenario | large:<name>:<MB> | bench-npm:<count> | bench-npm-attested:<count> | bench-pypi:<count> | max-age:<seconds>>..."
         );
         std::process::exit(64);
     };
@@ -38,6 +38,7 @@ fn main() {
             }
             "bench-npm" => registry.add_bench_npm(count),
             "bench-pypi" => registry.add_bench_pypi(count),
+            "bench-npm-attested" => registry.add_bench_npm_named("bench-att", count, true),
             _ => {
                 eprintln!("unknown generator `{kind}`");
                 std::process::exit(64);
