@@ -215,8 +215,8 @@ pub fn apply(check: Check, a: &mut Assessment) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use p256::ecdsa::{Signature as EcdsaSignature, SigningKey as EcdsaKey};
     use p256::ecdsa::signature::Signer as _;
+    use p256::ecdsa::{Signature as EcdsaSignature, SigningKey as EcdsaKey};
     use p256::pkcs8::EncodePublicKey as _;
 
     /// [`check_cached`] without a cache.
