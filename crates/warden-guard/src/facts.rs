@@ -223,6 +223,10 @@ pub async fn npm(
             .take(4)
             .map(|v| v.version.clone()),
     );
+    // A verified result kept in the cache answers without a request or a
+    // task; the rest are fetched and verified concurrently.
+    let cache_dir = client.http.options().cache_dir.clone();
+    let mut results = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     for v in wanted {
         let Some(dist) = doc.versions.get(&v).and_then(|m| m.dist.as_ref()) else {
@@ -235,10 +239,17 @@ pub async fn npm(
             .integrity
             .as_deref()
             .and_then(crate::provenance::sha512_of);
+        if let Some(kept) = sha512
+            .as_ref()
+            .and_then(|d| crate::provenance::recall_npm(cache_dir.as_deref(), &doc.name, &v, d))
+        {
+            results.push((v, Ok(Some(kept))));
+            continue;
+        }
         let client = client.clone();
         let name = doc.name.clone();
+        let cache_dir = cache_dir.clone();
         tasks.spawn(async move {
-            let cache_dir = client.http.options().cache_dir.clone();
             let attested = match client.attestations(&name, &url).await {
                 Ok(Some(body)) => Ok(Some(match sha512 {
                     Some(sha512) => crate::provenance::verify_npm(
@@ -258,15 +269,14 @@ pub async fn npm(
             (v, attested)
         });
     }
-    let mut provenance = None;
     while let Some(joined) = tasks.join_next().await {
-        let (v, result) = match joined {
-            Ok(done) => done,
-            Err(e) => {
-                unknown.push(attestation_unknown(format!("a fetch did not finish: {e}")));
-                continue;
-            }
-        };
+        match joined {
+            Ok(done) => results.push(done),
+            Err(e) => unknown.push(attestation_unknown(format!("a fetch did not finish: {e}"))),
+        }
+    }
+    let mut provenance = None;
+    for (v, result) in results {
         // The document says this version is attested: a bundle that cannot
         // be fetched leaves its source unknown, not absent. Only a bundle
         // that verifies names a source; one that does not is a finding for

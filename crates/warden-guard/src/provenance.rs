@@ -124,45 +124,65 @@ fn fingerprint() -> Result<[u8; 32], String> {
     }
 }
 
+/// Where a verified result for these inputs is kept: under a digest of
+/// the root in force and the inputs. `None` without a cache or a root.
+fn kept_at(cache_dir: Option<&Path>, inputs: &[&[u8]]) -> Option<PathBuf> {
+    let fingerprint = fingerprint().ok()?;
+    let mut h = sha2::Sha256::new();
+    h.update(fingerprint);
+    for part in inputs {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Some(cache_dir?.join("provenance-v1").join(name))
+}
+
+fn recall(cache_dir: Option<&Path>, inputs: &[&[u8]]) -> Option<Attested> {
+    let bytes = std::fs::read(kept_at(cache_dir, inputs)?).ok()?;
+    serde_json::from_slice::<Identity>(&bytes)
+        .ok()
+        .map(Attested::Verified)
+}
+
 /// Verifies with the root in force, answering from `cache_dir` when these
-/// exact inputs verified before under this root. Only a verified result
-/// is kept (the signer, as JSON), under a digest of the root and inputs.
+/// inputs verified before under this root. Only a verified result is kept
+/// (the signer, as JSON).
 fn cached(
     cache_dir: Option<&Path>,
     inputs: &[&[u8]],
     verify: impl FnOnce(&TrustRoot) -> Attested,
 ) -> Attested {
-    let fingerprint = match fingerprint() {
-        Ok(f) => f,
-        Err(e) => return Attested::Unverifiable(format!("no usable trusted root: {e}")),
-    };
-    let path = cache_dir.map(|dir| {
-        let mut h = sha2::Sha256::new();
-        h.update(fingerprint);
-        for part in inputs {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-        let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        dir.join("provenance-v1").join(name)
-    });
-    if let Some(id) = path
-        .as_ref()
-        .and_then(|p| std::fs::read(p).ok())
-        .and_then(|b| serde_json::from_slice::<Identity>(&b).ok())
-    {
-        return Attested::Verified(id);
+    if let Some(kept) = recall(cache_dir, inputs) {
+        return kept;
     }
     let result = match trust_root() {
         Ok(root) => verify(root),
         Err(e) => Attested::Unverifiable(format!("no usable trusted root: {e}")),
     };
-    if let (Attested::Verified(id), Some(path)) = (&result, &path) {
+    if let (Attested::Verified(id), Some(path)) = (&result, kept_at(cache_dir, inputs)) {
         if let (Some(dir), Ok(json)) = (path.parent(), serde_json::to_vec(id)) {
-            let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, json));
+            let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, json));
         }
     }
     result
+}
+
+/// The kept result for npm's `name@version` with this tarball, when its
+/// provenance verified before under the root in force: what was verified
+/// is that a bundle binds these bytes to that signer, which no later
+/// response can undo, so the bundle need not be fetched again.
+pub fn recall_npm(
+    cache_dir: Option<&Path>,
+    name: &str,
+    version: &str,
+    sha512: &[u8],
+) -> Option<Attested> {
+    recall(cache_dir, &npm_inputs(name, version, sha512))
+}
+
+fn npm_inputs<'a>(name: &'a str, version: &'a str, sha512: &'a [u8]) -> [&'a [u8]; 4] {
+    [b"npm", name.as_bytes(), version.as_bytes(), sha512]
 }
 
 /// Who built an artifact, as its verified signing certificate says.
@@ -218,11 +238,9 @@ pub fn verify_npm(
     version: &str,
     sha512: &[u8],
 ) -> Attested {
-    cached(
-        cache_dir,
-        &[b"npm", body, name.as_bytes(), version.as_bytes(), sha512],
-        |root| root.npm(body, name, version, sha512),
-    )
+    cached(cache_dir, &npm_inputs(name, version, sha512), |root| {
+        root.npm(body, name, version, sha512)
+    })
 }
 
 /// Verifies a PEP 740 provenance object for the file `filename` whose
