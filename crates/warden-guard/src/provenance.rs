@@ -669,6 +669,15 @@ mod tests {
         let other = sha2::Sha512::digest(b"other").to_vec();
         assert!(matches!(run(&other), Attested::Invalid(_)));
         assert_eq!(kept(), 1);
+        // What verified is that a bundle binds these bytes to the signer:
+        // the same version with the same bytes is recalled without its
+        // bundle; another version or other bytes are not.
+        assert!(matches!(
+            recall_npm(Some(&cache), "demo", "1.0.0", &sha512),
+            Some(Attested::Verified(_))
+        ));
+        assert!(recall_npm(Some(&cache), "demo", "1.0.1", &sha512).is_none());
+        assert!(recall_npm(Some(&cache), "demo", "1.0.0", &other).is_none());
     }
 
     #[test]
