@@ -232,9 +232,10 @@ pub async fn npm(
         let Some(dist) = doc.versions.get(&v).and_then(|m| m.dist.as_ref()) else {
             continue;
         };
-        let Some(url) = dist.attestations.as_ref().and_then(|a| a.url.clone()) else {
+        // Only a version the document says is attested is asked for.
+        if dist.attestations.is_none() {
             continue;
-        };
+        }
         let sha512 = dist
             .integrity
             .as_deref()
@@ -250,7 +251,7 @@ pub async fn npm(
         let name = doc.name.clone();
         let cache_dir = cache_dir.clone();
         tasks.spawn(async move {
-            let attested = match client.attestations(&name, &url).await {
+            let attested = match client.attestations(&name, &v).await {
                 Ok(Some(body)) => Ok(Some(match sha512 {
                     Some(sha512) => crate::provenance::verify_npm(
                         cache_dir.as_deref(),

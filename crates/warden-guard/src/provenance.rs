@@ -681,6 +681,27 @@ mod tests {
     }
 
     #[test]
+    fn mangled_responses_never_panic_and_never_change_the_signer() {
+        // Every byte-level mutation of a valid response either fails or
+        // still names the signer the bundle was made for.
+        let root = root();
+        let tarball = b"the tarball".as_slice();
+        let sha512 = sha2::Sha512::digest(tarball).to_vec();
+        let good = npm_response(tarball, Flaw::None);
+        let Attested::Verified(signer) = root.npm(&good, "demo", "1.0.0", &sha512) else {
+            panic!("the seed verifies");
+        };
+        let runs =
+            warden_testkit::fuzz::run(&[&good], warden_testkit::fuzz::iterations(300), |b| {
+                if let Attested::Verified(id) = root.npm(b, "demo", "1.0.0", &sha512) {
+                    assert_eq!(id, signer);
+                }
+                let _ = root.pypi(b, "demo-1.0-py3-none-any.whl", &sha512[..32]);
+            });
+        assert!(runs >= 300);
+    }
+
+    #[test]
     fn the_embedded_root_loads_and_a_bad_file_is_an_error() {
         let embedded = TrustRoot::embedded().unwrap();
         assert!(embedded.source.contains(EMBEDDED_ROOT_DATE));

@@ -146,17 +146,19 @@ impl NpmClient {
         }
     }
 
-    /// A version's attestations response (`/-/npm/v1/attestations/
-    /// name@version`, the URL its `dist.attestations` gives), as served.
-    /// `None` when the registry does not serve it.
-    pub async fn attestations(
-        &self,
-        name: &str,
-        attestations_url: &str,
-    ) -> Result<Option<Vec<u8>>, Error> {
-        let Ok(url) = RedactedUrl::parse(attestations_url) else {
-            return Ok(None);
-        };
+    /// A version's attestations response, from the registry npm is
+    /// configured with for `name` (`{registry}/-/npm/v1/attestations/
+    /// name@version`, whatever URL the document names). `None` when the
+    /// registry does not serve it.
+    pub async fn attestations(&self, name: &str, version: &str) -> Result<Option<Vec<u8>>, Error> {
+        let url = self
+            .config
+            .registry_for(name)
+            .join(&format!(
+                "-/npm/v1/attestations/{}@{version}",
+                npm::document_path(name)
+            ))
+            .map_err(|e| Error::Client(e.to_string()))?;
         match self.get(name, &url, "application/json").await {
             Ok(r) => Ok(Some(r.body)),
             Err(Error::NotFound { .. }) => Ok(None),

@@ -480,41 +480,6 @@ impl Advisory {
     }
 }
 
-/// The source an npm provenance attestation names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AttestedSource {
-    pub repository: String,
-    pub workflow: String,
-}
-
-/// Reads the SLSA provenance statement out of an npm attestations response:
-/// `attestations[].bundle.dsseEnvelope.payload` is a base64 in-toto
-/// statement whose build definition names the repository and workflow.
-pub fn attested_source(body: &[u8]) -> Option<AttestedSource> {
-    use base64::Engine;
-    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
-    doc.get("attestations")?.as_array()?.iter().find_map(|a| {
-        let payload = a.pointer("/bundle/dsseEnvelope/payload")?.as_str()?;
-        let statement = base64::engine::general_purpose::STANDARD
-            .decode(payload)
-            .ok()?;
-        let statement: serde_json::Value = serde_json::from_slice(&statement).ok()?;
-        if !statement
-            .get("predicateType")?
-            .as_str()?
-            .contains("slsa.dev/provenance")
-        {
-            return None;
-        }
-        let workflow =
-            statement.pointer("/predicate/buildDefinition/externalParameters/workflow")?;
-        Some(AttestedSource {
-            repository: workflow.get("repository")?.as_str()?.to_owned(),
-            workflow: workflow.get("path")?.as_str()?.to_owned(),
-        })
-    })
-}
-
 /// The path of a package document under a registry: scoped names keep the
 /// `@` and encode the `/`, as npm requests them.
 pub fn document_path(name: &str) -> String {
