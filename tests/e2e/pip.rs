@@ -745,3 +745,58 @@ fn pep740_attestations_are_verified_and_the_publisher_held_to_the_history() {
     assert!(!out.stdout.contains("attestation-"), "{}", out.stdout);
     assert_eq!(version_of("prov-wheel").expect_code(0).stdout.trim(), "1.1");
 }
+
+#[test]
+fn a_warm_install_reuses_pips_plan_until_the_index_changes() {
+    let project = |versions: &[&str]| {
+        let mut text = String::from("[[pypi]]\nname = \"plan-kept\"\n");
+        for v in versions {
+            text.push_str(&format!(
+                "[[pypi.versions]]\nversion = \"{v}\"\nage-hours = 3000\nsource = \"pypi/benign-wheel\"\n"
+            ));
+        }
+        warden_testkit::Scenario::from_toml(&text)
+    };
+    let mut registry = TestRegistry::start();
+    registry.load(&project(&["1.0"]));
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    std::fs::write(sandbox.project().join("requirements.txt"), "plan-kept\n").unwrap();
+    let install = |registry: &TestRegistry| {
+        let out = Output::of(
+            in_venv(&sandbox, &venv)
+                .env("PIP_INDEX_URL", registry.simple_url())
+                .args(["-v", "--yes", "pip", "install", "-r", "requirements.txt"]),
+        )
+        .expect_code(0);
+        let kept = out.stderr.contains("plan kept from an earlier run");
+        let version = python(
+            &sandbox,
+            &venv,
+            "import importlib.metadata as m; print(m.version('plan-kept'))",
+        )
+        .expect_code(0)
+        .stdout
+        .trim()
+        .to_owned();
+        python(&sandbox, &venv, "import subprocess, sys; subprocess.run([sys.executable, '-m', 'pip', 'uninstall', '-y', '-q', 'plan-kept'], check=True)")
+            .expect_code(0);
+        (kept, version)
+    };
+    // The first run resolves; the second, with nothing changed, uses the
+    // kept plan and installs the same.
+    assert_eq!(install(&registry), (false, "1.0".to_owned()));
+    assert_eq!(install(&registry), (true, "1.0".to_owned()));
+    // A release on the index changes its page: pip plans again and the
+    // new release is installed.
+    registry.load(&project(&["1.0", "1.1"]));
+    assert_eq!(install(&registry), (false, "1.1".to_owned()));
+    assert_eq!(install(&registry), (true, "1.1".to_owned()));
+    // Another requirements file: planned again.
+    std::fs::write(
+        sandbox.project().join("requirements.txt"),
+        "plan-kept==1.0\n",
+    )
+    .unwrap();
+    assert_eq!(install(&registry), (false, "1.0".to_owned()));
+}

@@ -114,6 +114,12 @@ pub async fn run(
         file: scratch.path().join("warden-constraints.txt"),
         constraints: Vec::new(),
         pins,
+        cache: crate::plan_cache::PlanCache::new(
+            client.http.options().cache_dir.as_deref(),
+            program,
+            &settings.env.vars,
+            &client.config.files,
+        ),
     };
     // Every file checked in this run, by URL: read once, judged in every
     // decision it belongs to.
@@ -1029,9 +1035,50 @@ struct Steering<'a> {
     file: std::path::PathBuf,
     constraints: Vec<String>,
     pins: &'a BTreeMap<String, String>,
+    /// Plans kept between runs; `None` without a cache.
+    cache: Option<crate::plan_cache::PlanCache>,
 }
 
 impl Steering<'_> {
+    /// pip's resolution of `args`: the plan kept from an earlier run when
+    /// everything it read is unchanged (`plan_cache`), else pip's.
+    async fn resolve(
+        &self,
+        program: &[String],
+        args: &[String],
+        constraints: Option<&Path>,
+        pages: &mut Pages,
+    ) -> Result<Vec<Planned>, crate::Error> {
+        let Some(cache) = &self.cache else {
+            return crate::plan(program, args, constraints);
+        };
+        let key = cache.key(args, constraints);
+        if let Some(kept) = cache.load(&key) {
+            let mut same = true;
+            for (name, digest) in &kept.pages {
+                let now = crate::plan_cache::page_digest(pages.get(name).await);
+                if now != *digest || !pages.failures(name).is_empty() {
+                    same = false;
+                    break;
+                }
+            }
+            if same {
+                tracing::info!(
+                    "planning: pip's plan kept from an earlier run (same inputs, same index pages)"
+                );
+                return Ok(kept.plan);
+            }
+        }
+        let plan = crate::plan(program, args, constraints)?;
+        let mut digests = BTreeMap::new();
+        for p in &plan {
+            let digest = crate::plan_cache::page_digest(pages.get(&p.name).await);
+            digests.insert(normalize_name(&p.name), digest);
+        }
+        cache.store(&key, &plan, digests);
+        Ok(plan)
+    }
+
     async fn plan(
         &mut self,
         program: &[String],
@@ -1042,7 +1089,7 @@ impl Steering<'_> {
         let mut plan = Vec::new();
         for _ in 0..MAX_STEERING {
             let file = (!self.constraints.is_empty()).then_some(self.file.as_path());
-            plan = crate::plan(program, args, file)?;
+            plan = self.resolve(program, args, file, pages).await?;
             let mut fresh = Vec::new();
             for p in &plan {
                 let name = normalize_name(&p.name);

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 pub mod guard;
 mod placeholder;
+pub mod plan_cache;
 mod sources;
 pub use placeholder::{
     Requirement, field, marker_extras, parse_requirement, placeholder_wheel, requirement_lines,
@@ -246,7 +247,7 @@ pub fn platform(python: &str) -> warden_guard::facts::Platform {
 }
 
 /// One distribution in pip's plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Planned {
     pub name: String,
     pub version: String,

@@ -173,6 +173,11 @@ pub fn testdata_dir() -> PathBuf {
 }
 
 impl Scenario {
+    /// A scenario written in the test itself, in the files' TOML.
+    pub fn from_toml(text: &str) -> Self {
+        toml::from_str(text).unwrap_or_else(|e| panic!("scenario: {e}\n{text}"))
+    }
+
     /// Loads `testdata/scenarios/<name>.toml`.
     pub fn load(name: &str) -> Self {
         let path = testdata_dir()

@@ -1,0 +1,301 @@
+//! pip's plan, kept between runs: a warm `warden pip install -r` with
+//! nothing changed does not run pip's resolver again.
+//!
+//! A plan is kept under a digest of everything its resolution read:
+//!
+//! - the pip that ran (its path, and the size and time of the `pip` and
+//!   `python` files beside it and of `pyvenv.cfg`: a new pip or Python
+//!   changes them);
+//! - the environment pip sees (`PIP_*`, `PYTHON*`, `VIRTUAL_ENV`, `PATH`);
+//! - pip's configuration files, by content;
+//! - each argument: files by content (requirements files with the files
+//!   they name with `-r`/`-c`), folders by their listing (`--find-links`),
+//!   the rest as written; and the constraints file.
+//!
+//! Beside the plan is a digest of each planned project's index pages (the
+//! files they list, their hashes and yanks). A kept plan is used only when
+//! every page is unchanged: a new release, a yank or a deleted file makes
+//! pip plan again. Every file of a kept plan is checked like any other;
+//! only the resolution is skipped. Plans that name local files (built
+//! wheels, placeholders) are not kept.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use warden_registry::RedactedUrl;
+use warden_registry::pypi::SimpleProject;
+
+use crate::Planned;
+
+/// Where plans are kept, and the digest of what every plan of this run
+/// shares (the pip, its environment and configuration).
+#[derive(Debug, Clone)]
+pub struct PlanCache {
+    dir: PathBuf,
+    base: [u8; 32],
+}
+
+/// A kept plan and the digests of the pages it was made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Kept {
+    pub plan: Vec<Planned>,
+    /// normalised project name -> digest of its pages.
+    pub pages: BTreeMap<String, String>,
+}
+
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+impl PlanCache {
+    /// `None` without a cache directory or when the pip to run cannot be
+    /// found on `PATH` (then it is not known what would resolve).
+    pub fn new(
+        cache_dir: Option<&Path>,
+        pip: &[String],
+        vars: &BTreeMap<String, String>,
+        config_files: &[PathBuf],
+    ) -> Option<Self> {
+        let dir = cache_dir?.join("pip-plans-v1");
+        let program = locate(pip.first()?, vars.get("PATH").map(String::as_str))?;
+        let mut h = Sha256::new();
+        h.update(b"warden pip plan v1\0");
+        for part in pip {
+            field(&mut h, part.as_bytes());
+        }
+        field(&mut h, program.as_os_str().as_encoded_bytes());
+        if let Some(bin) = program.parent() {
+            let mut near: Vec<(String, u64, i128)> = std::fs::read_dir(bin)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    (name.starts_with("pip") || name.starts_with("python"))
+                        .then(|| stamp(&e.path()).map(|(len, t)| (name, len, t)))?
+                })
+                .collect();
+            near.sort();
+            for (name, len, t) in near {
+                field(&mut h, format!("{name} {len} {t}").as_bytes());
+            }
+            if let Some((len, t)) = bin.parent().and_then(|p| stamp(&p.join("pyvenv.cfg"))) {
+                field(&mut h, format!("pyvenv.cfg {len} {t}").as_bytes());
+            }
+        }
+        for (k, v) in vars {
+            if k.starts_with("PIP_") || k.starts_with("PYTHON") || k == "VIRTUAL_ENV" || k == "PATH"
+            {
+                field(&mut h, format!("{k}={v}").as_bytes());
+            }
+        }
+        for file in config_files {
+            field(&mut h, file.as_os_str().as_encoded_bytes());
+            field(&mut h, &std::fs::read(file).unwrap_or_default());
+        }
+        Some(Self {
+            dir,
+            base: h.finalize().into(),
+        })
+    }
+
+    /// The key of a resolution with these arguments and constraints.
+    pub fn key(&self, args: &[String], constraints: Option<&Path>) -> String {
+        let mut h = Sha256::new();
+        h.update(self.base);
+        for arg in args {
+            argument(&mut h, arg, 0);
+        }
+        if let Some(c) = constraints {
+            h.update(b"constraints\0");
+            argument(&mut h, &c.display().to_string(), 0);
+        }
+        hex(&h.finalize())
+    }
+
+    /// The plan kept under `key`, if any (not yet checked against pages).
+    pub fn load(&self, key: &str) -> Option<Kept> {
+        serde_json::from_slice(&std::fs::read(self.dir.join(key)).ok()?).ok()
+    }
+
+    /// Keeps `plan` under `key` with the digests of its pages; a plan that
+    /// names a local file is not kept.
+    pub fn store(&self, key: &str, plan: &[Planned], pages: BTreeMap<String, String>) {
+        if plan.iter().any(|p| {
+            p.is_direct || !(p.url.starts_with("https://") || p.url.starts_with("http://"))
+        }) {
+            return;
+        }
+        let kept = Kept {
+            plan: plan.to_vec(),
+            pages,
+        };
+        if let Ok(json) = serde_json::to_vec(&kept) {
+            let _ = std::fs::create_dir_all(&self.dir)
+                .and_then(|()| std::fs::write(self.dir.join(key), json));
+        }
+    }
+}
+
+/// A digest of what a project's pages list: every file with its hashes,
+/// yank and upload time, on every index that has it.
+pub fn page_digest(pages: &[(RedactedUrl, SimpleProject)]) -> String {
+    let mut h = Sha256::new();
+    for (index, page) in pages {
+        field(&mut h, index.to_string().as_bytes());
+        for f in &page.files {
+            field(&mut h, f.filename.as_bytes());
+            for (alg, digest) in &f.hashes {
+                field(&mut h, format!("{alg}={digest}").as_bytes());
+            }
+            field(
+                &mut h,
+                format!("{:?} {:?}", f.yanked, f.upload_time).as_bytes(),
+            );
+        }
+    }
+    hex(&h.finalize())
+}
+
+fn field(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Size and modification time (nanoseconds) of a file.
+fn stamp(path: &Path) -> Option<(u64, i128)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let t = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some((meta.len(), i128::try_from(t).ok()?))
+}
+
+/// `program` as the shell would find it on `path`.
+fn locate(program: &str, path: Option<&str>) -> Option<PathBuf> {
+    if program.contains('/') {
+        return std::fs::canonicalize(program).ok();
+    }
+    path?
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+/// One argument into the key: a file by its content (and the files a
+/// requirements file names), a folder by its listing, anything else as
+/// written.
+fn argument(h: &mut Sha256, arg: &str, depth: usize) {
+    let path = Path::new(arg);
+    if depth < MAX_INCLUDE_DEPTH && path.is_file() {
+        let text = std::fs::read(path).unwrap_or_default();
+        field(h, b"file");
+        field(h, &text);
+        let base = path.parent().unwrap_or(Path::new("."));
+        for line in String::from_utf8_lossy(&text).lines() {
+            let line = line.trim();
+            let named = ["-r", "-c", "--requirement", "--constraint"]
+                .iter()
+                .find_map(|flag| {
+                    line.strip_prefix(flag)
+                        .filter(|rest| rest.starts_with([' ', '=', '\t']))
+                        .map(|rest| rest.trim_start_matches([' ', '=', '\t']).trim())
+                });
+            if let Some(named) = named {
+                argument(h, &base.join(named).display().to_string(), depth + 1);
+            }
+        }
+    } else if path.is_dir() {
+        let mut entries: Vec<(String, u64)> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.metadata().ok()?.len())))
+            .collect();
+        entries.sort();
+        field(h, b"dir");
+        for (name, len) in entries {
+            field(h, format!("{name} {len}").as_bytes());
+        }
+    } else {
+        field(h, arg.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn planned(url: &str) -> Planned {
+        Planned {
+            name: "demo".into(),
+            version: "1.0".into(),
+            url: url.into(),
+            filename: "demo-1.0-py3-none-any.whl".into(),
+            sha256: Some("aa".into()),
+            requested: true,
+            is_direct: false,
+        }
+    }
+
+    #[test]
+    fn the_key_follows_what_the_resolution_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("venv/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("pip"), "#!/bin/sh\n").unwrap();
+        let vars = BTreeMap::from([("PATH".to_owned(), bin.display().to_string())]);
+        let cache = PlanCache::new(Some(dir.path()), &["pip".into()], &vars, &[]).unwrap();
+        let reqs = dir.path().join("requirements.txt");
+        let nested = dir.path().join("more.txt");
+        std::fs::write(&reqs, "demo\n-r more.txt\n").unwrap();
+        std::fs::write(&nested, "other==1.0\n").unwrap();
+        let args = ["-r".to_owned(), reqs.display().to_string()];
+        let first = cache.key(&args, None);
+        assert_eq!(first, cache.key(&args, None));
+        // A nested requirements file changes: another key.
+        std::fs::write(&nested, "other==2.0\n").unwrap();
+        let second = cache.key(&args, None);
+        assert_ne!(first, second);
+        // Another environment variable pip reads, or another pip.
+        let mut vars2 = vars.clone();
+        vars2.insert("PIP_PRE".into(), "1".into());
+        let other = PlanCache::new(Some(dir.path()), &["pip".into()], &vars2, &[]).unwrap();
+        assert_ne!(second, other.key(&args, None));
+        std::fs::write(bin.join("pip"), "#!/bin/sh\n# upgraded\n").unwrap();
+        let upgraded = PlanCache::new(Some(dir.path()), &["pip".into()], &vars, &[]).unwrap();
+        assert_ne!(second, upgraded.key(&args, None));
+        // No pip on PATH, or no cache: nothing is kept.
+        assert!(PlanCache::new(Some(dir.path()), &["nopip".into()], &vars, &[]).is_none());
+        assert!(PlanCache::new(None, &["pip".into()], &vars, &[]).is_none());
+    }
+
+    #[test]
+    fn only_plans_from_an_index_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("pip"), "").unwrap();
+        let vars = BTreeMap::from([("PATH".to_owned(), bin.display().to_string())]);
+        let cache = PlanCache::new(Some(dir.path()), &["pip".into()], &vars, &[]).unwrap();
+        let pages = BTreeMap::from([("demo".to_owned(), "d".to_owned())]);
+        cache.store(
+            "a",
+            &[planned("https://index.example.org/files/demo.whl")],
+            pages.clone(),
+        );
+        assert_eq!(cache.load("a").unwrap().pages, pages);
+        cache.store("b", &[planned("file:///tmp/built/demo.whl")], pages);
+        assert!(cache.load("b").is_none());
+    }
+}
