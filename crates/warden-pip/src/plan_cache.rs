@@ -3,9 +3,10 @@
 //!
 //! A plan is kept under a digest of everything its resolution read:
 //!
-//! - the pip that ran (its path, and the size and time of the `pip` and
-//!   `python` files beside it and of `pyvenv.cfg`: a new pip or Python
-//!   changes them);
+//! - the pip that would run: in a virtual environment, its `pyvenv.cfg`,
+//!   the interpreter it links to and the `pip-*.dist-info` it holds (a
+//!   fresh environment of the same Python and pip is the same); elsewhere,
+//!   the size and time of the `pip` files beside the program;
 //! - the environment pip sees (`PIP_*`, `PYTHON*`, `VIRTUAL_ENV`, `PATH`);
 //! - pip's configuration files, by content;
 //! - each argument: files by content (requirements files with the files
@@ -65,23 +66,7 @@ impl PlanCache {
         }
         field(&mut h, program.as_os_str().as_encoded_bytes());
         if let Some(bin) = program.parent() {
-            let mut near: Vec<(String, u64, i128)> = std::fs::read_dir(bin)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter_map(|e| {
-                    let name = e.file_name().into_string().ok()?;
-                    (name.starts_with("pip") || name.starts_with("python"))
-                        .then(|| stamp(&e.path()).map(|(len, t)| (name, len, t)))?
-                })
-                .collect();
-            near.sort();
-            for (name, len, t) in near {
-                field(&mut h, format!("{name} {len} {t}").as_bytes());
-            }
-            if let Some((len, t)) = bin.parent().and_then(|p| stamp(&p.join("pyvenv.cfg"))) {
-                field(&mut h, format!("pyvenv.cfg {len} {t}").as_bytes());
-            }
+            pip_identity(&mut h, &program, bin);
         }
         for (k, v) in vars {
             if k.starts_with("PIP_") || k.starts_with("PYTHON") || k == "VIRTUAL_ENV" || k == "PATH"
@@ -176,6 +161,64 @@ fn stamp(path: &Path) -> Option<(u64, i128)> {
         .ok()?
         .as_nanos();
     Some((meta.len(), i128::try_from(t).ok()?))
+}
+
+/// What says which pip and which Python would resolve, without starting
+/// either: the interpreters beside the program (followed to the files they
+/// link to), `pyvenv.cfg`, and the `pip-*.dist-info` folders of the
+/// environment's site-packages; outside a virtual environment, the size
+/// and time of the `pip` files beside the program. A fresh virtual
+/// environment of the same Python and pip has the same identity.
+fn pip_identity(h: &mut Sha256, program: &Path, bin: &Path) {
+    let names = |dir: &Path| -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        out.sort();
+        out
+    };
+    for name in names(bin).into_iter().filter(|n| n.starts_with("python")) {
+        let real = std::fs::canonicalize(bin.join(&name)).unwrap_or_else(|_| bin.join(&name));
+        if let Some((len, t)) = stamp(&real) {
+            field(
+                h,
+                format!("{name} -> {} {len} {t}", real.display()).as_bytes(),
+            );
+        }
+    }
+    let env = bin.parent().unwrap_or(bin);
+    let cfg = std::fs::read(env.join("pyvenv.cfg")).ok();
+    let mut dist_infos = Vec::new();
+    for lib in ["lib", "lib64"] {
+        for python in names(&env.join(lib)) {
+            let site = env.join(lib).join(&python).join("site-packages");
+            dist_infos.extend(
+                names(&site)
+                    .into_iter()
+                    .filter(|n| n.starts_with("pip-") && n.ends_with(".dist-info"))
+                    .map(|n| format!("{lib}/{python}/{n}")),
+            );
+        }
+    }
+    match cfg {
+        Some(cfg) if !dist_infos.is_empty() => {
+            field(h, &cfg);
+            for d in dist_infos {
+                field(h, d.as_bytes());
+            }
+        }
+        _ => {
+            field(h, program.as_os_str().as_encoded_bytes());
+            for name in names(bin).into_iter().filter(|n| n.starts_with("pip")) {
+                if let Some((len, t)) = stamp(&bin.join(&name)) {
+                    field(h, format!("{name} {len} {t}").as_bytes());
+                }
+            }
+        }
+    }
 }
 
 /// `program` as the shell would find it on `path`.
@@ -278,6 +321,35 @@ mod tests {
         // No pip on PATH, or no cache: nothing is kept.
         assert!(PlanCache::new(Some(dir.path()), &["nopip".into()], &vars, &[]).is_none());
         assert!(PlanCache::new(None, &["pip".into()], &vars, &[]).is_none());
+    }
+
+    #[test]
+    fn a_fresh_virtual_environment_of_the_same_pip_has_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let make = |pip: &str| {
+            let venv = dir.path().join("venv");
+            let _ = std::fs::remove_dir_all(&venv);
+            std::fs::create_dir_all(venv.join("bin")).unwrap();
+            std::fs::create_dir_all(
+                venv.join(format!("lib/python3.11/site-packages/pip-{pip}.dist-info")),
+            )
+            .unwrap();
+            std::fs::write(venv.join("bin/pip"), "#!/bin/sh\n").unwrap();
+            std::fs::write(
+                venv.join("pyvenv.cfg"),
+                "home = /usr/bin\nversion = 3.11.7\n",
+            )
+            .unwrap();
+            let vars =
+                BTreeMap::from([("PATH".to_owned(), venv.join("bin").display().to_string())]);
+            PlanCache::new(Some(dir.path()), &["pip".into()], &vars, &[])
+                .unwrap()
+                .key(&["demo".into()], None)
+        };
+        let first = make("23.2.1");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(first, make("23.2.1"), "recreated, same pip");
+        assert_ne!(first, make("24.0"), "another pip");
     }
 
     #[test]
