@@ -585,7 +585,10 @@ impl TestRegistry {
                 }
                 if let Some(meta) = &metadata_file {
                     let meta_sha = build::sha256_hex(meta.as_bytes());
+                    // PEP 714's name and the older one, as PyPI serves both
+                    // (pip before 23.3 reads only `dist-info-metadata`).
                     file["core-metadata"] = json!({"sha256": meta_sha});
+                    file["dist-info-metadata"] = json!({"sha256": meta_sha});
                     attrs.push_str(&format!(" data-dist-info-metadata=\"sha256={meta_sha}\" data-core-metadata=\"sha256={meta_sha}\""));
                     self.serve_bytes(
                         &format!("/files/{filename}.metadata"),
