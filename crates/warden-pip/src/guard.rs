@@ -1054,6 +1054,7 @@ impl Steering<'_> {
         };
         let key = cache.key(args, constraints);
         if let Some(kept) = cache.load(&key) {
+            pages.prefetch(kept.pages.keys().cloned().collect()).await;
             let mut same = true;
             for (name, digest) in &kept.pages {
                 let now = crate::plan_cache::page_digest(pages.get(name).await);
@@ -1070,6 +1071,9 @@ impl Steering<'_> {
             }
         }
         let plan = crate::plan(program, args, constraints)?;
+        pages
+            .prefetch(plan.iter().map(|p| p.name.clone()).collect())
+            .await;
         let mut digests = BTreeMap::new();
         for p in &plan {
             let digest = crate::plan_cache::page_digest(pages.get(&p.name).await);
