@@ -7,7 +7,7 @@
 //!   the interpreter it links to and the `pip-*.dist-info` it holds (a
 //!   fresh environment of the same Python and pip is the same); elsewhere,
 //!   the size and time of the `pip` files beside the program;
-//! - the environment pip sees (`PIP_*`, `PYTHON*`, `VIRTUAL_ENV`, `PATH`);
+//! - the environment pip reads (`PIP_*`, `PYTHON*`);
 //! - pip's configuration files, by content;
 //! - each argument: files by content (requirements files with the files
 //!   they name with `-r`/`-c`), folders by their listing (`--find-links`),
@@ -64,13 +64,13 @@ impl PlanCache {
         for part in pip {
             field(&mut h, part.as_bytes());
         }
-        field(&mut h, program.as_os_str().as_encoded_bytes());
         if let Some(bin) = program.parent() {
             pip_identity(&mut h, &program, bin);
         }
         for (k, v) in vars {
-            if k.starts_with("PIP_") || k.starts_with("PYTHON") || k == "VIRTUAL_ENV" || k == "PATH"
-            {
+            // PATH and VIRTUAL_ENV only choose the pip, which is known by
+            // its identity above: a fresh environment elsewhere is the same.
+            if k.starts_with("PIP_") || k.starts_with("PYTHON") {
                 field(&mut h, format!("{k}={v}").as_bytes());
             }
         }
@@ -205,7 +205,12 @@ fn pip_identity(h: &mut Sha256, program: &Path, bin: &Path) {
     }
     match cfg {
         Some(cfg) if !dist_infos.is_empty() => {
-            field(h, &cfg);
+            // Without `command`, which names the environment's own path.
+            for line in String::from_utf8_lossy(&cfg).lines() {
+                if !line.trim_start().starts_with("command") {
+                    field(h, line.as_bytes());
+                }
+            }
             for d in dist_infos {
                 field(h, d.as_bytes());
             }
@@ -326,8 +331,8 @@ mod tests {
     #[test]
     fn a_fresh_virtual_environment_of_the_same_pip_has_the_same_key() {
         let dir = tempfile::tempdir().unwrap();
-        let make = |pip: &str| {
-            let venv = dir.path().join("venv");
+        let make = |pip: &str, at: &str| {
+            let venv = dir.path().join(at);
             let _ = std::fs::remove_dir_all(&venv);
             std::fs::create_dir_all(venv.join("bin")).unwrap();
             std::fs::create_dir_all(
@@ -337,7 +342,10 @@ mod tests {
             std::fs::write(venv.join("bin/pip"), "#!/bin/sh\n").unwrap();
             std::fs::write(
                 venv.join("pyvenv.cfg"),
-                "home = /usr/bin\nversion = 3.11.7\n",
+                format!(
+                    "home = /usr/bin\nversion = 3.11.7\ncommand = /usr/bin/python3 -m venv {}\n",
+                    venv.display()
+                ),
             )
             .unwrap();
             let vars =
@@ -346,10 +354,11 @@ mod tests {
                 .unwrap()
                 .key(&["demo".into()], None)
         };
-        let first = make("23.2.1");
+        let first = make("23.2.1", "venv");
         std::thread::sleep(std::time::Duration::from_millis(20));
-        assert_eq!(first, make("23.2.1"), "recreated, same pip");
-        assert_ne!(first, make("24.0"), "another pip");
+        assert_eq!(first, make("23.2.1", "venv"), "recreated, same pip");
+        assert_eq!(first, make("23.2.1", "elsewhere"), "the same pip elsewhere");
+        assert_ne!(first, make("24.0", "venv"), "another pip");
     }
 
     #[test]
