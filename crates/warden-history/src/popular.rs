@@ -18,7 +18,9 @@ struct Names {
     /// what both would share: the name without separators, the name
     /// without its scope, the name itself and each one-character deletion
     /// of it. A name is compared only with those, not the whole list.
-    by_key: HashMap<String, Vec<usize>>,
+    /// Keys are 64-bit digests ([`key`]): building the index is the larger
+    /// part of a warm run's checks, and strings cost an allocation each.
+    by_key: HashMap<u64, Vec<usize>>,
 }
 
 struct Popular {
@@ -42,13 +44,13 @@ fn load(ecosystem: Ecosystem, text: &'static str) -> Names {
         })
         .collect();
     let normalized = list.iter().map(|p| p.normalized.clone()).collect();
-    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_key: HashMap<u64, Vec<usize>> = HashMap::with_capacity(list.len() * 12);
     for (i, p) in list.iter().enumerate() {
-        let mut keys = vec![format!("s:{}", p.squashed), format!("n:{}", p.normalized)];
+        let mut keys = vec![key(b's', &[&p.squashed]), key(b'n', &[&p.normalized])];
         if let Some((_, name)) = p.normalized.split_once('/') {
-            keys.push(format!("u:{name}"));
+            keys.push(key(b'u', &[name]));
         }
-        keys.extend(deletions(&p.normalized).map(|d| format!("d:{d}")));
+        keys.extend(deletions(&p.normalized));
         for k in keys {
             by_key.entry(k).or_default().push(i);
         }
@@ -60,28 +62,41 @@ fn load(ecosystem: Ecosystem, text: &'static str) -> Names {
     }
 }
 
-/// The name and each version of it with one character deleted.
-fn deletions(name: &str) -> impl Iterator<Item = String> + '_ {
-    std::iter::once(name.to_owned()).chain(
+/// The keys of the name and of each version of it with one character
+/// deleted.
+fn deletions(name: &str) -> impl Iterator<Item = u64> + '_ {
+    std::iter::once(key(b'd', &[name])).chain(
         name.char_indices()
-            .map(move |(i, c)| format!("{}{}", &name[..i], &name[i + c.len_utf8()..])),
+            .map(move |(i, c)| key(b'd', &[&name[..i], &name[i + c.len_utf8()..]])),
     )
+}
+
+/// FNV-1a over a tag byte and the concatenated `parts`. Not a security
+/// boundary: a collision only adds a candidate, which the exact tests of
+/// [`lookalike`] then reject.
+fn key(tag: u8, parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in std::iter::once(tag).chain(parts.iter().flat_map(|p| p.bytes())) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// The popular names `n` could imitate, in list order: a superset of the
 /// ones [`lookalike`]'s tests accept.
 fn candidates(names: &Names, n: &str, squashed: &str) -> BTreeSet<usize> {
-    let mut keys = vec![format!("s:{squashed}")];
+    let mut keys = vec![key(b's', &[squashed])];
     if let Some((_, name)) = n.split_once('/') {
-        keys.push(format!("u:{name}"));
+        keys.push(key(b'u', &[name]));
     }
-    keys.extend(deletions(n).map(|d| format!("d:{d}")));
+    keys.extend(deletions(n));
     keys.extend(
         SUFFIXES
             .iter()
             .filter_map(|s| n.strip_suffix(s))
             .chain(PREFIXES.iter().filter_map(|s| n.strip_prefix(s)))
-            .map(|p| format!("n:{p}")),
+            .map(|p| key(b'n', &[p])),
     );
     keys.iter()
         .filter_map(|k| names.by_key.get(k))
