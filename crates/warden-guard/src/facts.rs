@@ -213,16 +213,25 @@ pub async fn npm(
 ) -> History {
     let mut timeline = Timeline::from_npm(doc);
     let mut unknown = Vec::new();
-    // The sources of this version and of the nearest earlier attested ones.
+    // The sources of this version and of the nearest earlier attested
+    // ones; those are compared with this version's only, so they are not
+    // asked for when this version claims no provenance.
     let mut wanted: Vec<String> = vec![version.to_owned()];
-    wanted.extend(
-        timeline
-            .earlier(version)
-            .iter()
-            .filter(|v| v.trust == Trust::Attested)
-            .take(4)
-            .map(|v| v.version.clone()),
-    );
+    let claims = doc
+        .versions
+        .get(version)
+        .and_then(|m| m.dist.as_ref())
+        .is_some_and(|d| d.attestations.is_some());
+    if claims {
+        wanted.extend(
+            timeline
+                .earlier(version)
+                .iter()
+                .filter(|v| v.trust == Trust::Attested)
+                .take(4)
+                .map(|v| v.version.clone()),
+        );
+    }
     // A verified result kept in the cache answers without a request or a
     // task; the rest are fetched and verified concurrently.
     let cache_dir = client.http.options().cache_dir.clone();
