@@ -167,13 +167,34 @@ pub fn read_verdict(path: &Path) -> Option<ArchiveVerdict> {
 
 /// Keeps a verdict; a failure only costs a later run the work again.
 fn write_verdict(path: &Path, v: &ArchiveVerdict) {
-    let (Some(dir), Ok(bytes)) = (path.parent(), serde_json::to_vec(v)) else {
+    if let Ok(bytes) = serde_json::to_vec(v) {
+        keep(path, &bytes);
+    }
+}
+
+/// Where a result of `kind` (`signatures-v1`, `provenance-v1`) for these
+/// inputs is kept: named by the SHA-256 of the inputs, each prefixed with
+/// its length.
+pub fn kept_path(cache_dir: &Path, kind: &str, inputs: &[&[u8]]) -> PathBuf {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for part in inputs {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    cache_dir.join(kind).join(name)
+}
+
+/// Keeps `bytes` at `path`, written aside and renamed so a concurrent
+/// reader never sees half; a failure only costs a later run the work again.
+pub fn keep(path: &Path, bytes: &[u8]) {
+    let Some(dir) = path.parent() else {
         return;
     };
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }
-    // Written aside and renamed, so a concurrent reader never sees half.
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

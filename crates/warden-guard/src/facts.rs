@@ -394,6 +394,7 @@ pub async fn npm(
         unknown,
     );
     history.provenance = provenance;
+    history.claimed = claims;
     let earlier = earlier_release(&timeline, version, previous.as_deref());
     if let (Some(now), Some(prev)) = (surface.filter(|s| s.worth_comparing()), &earlier) {
         let before = crate::artifact::npm_verdict(client, doc, prev)
@@ -427,6 +428,8 @@ pub struct History {
     /// What verifying this version's provenance established (`None`: it
     /// claims none, or it could not be fetched, which is an unknown).
     pub provenance: Option<Attested>,
+    /// The registry's metadata claims provenance for this version.
+    pub claimed: bool,
 }
 
 impl History {
@@ -447,6 +450,7 @@ impl History {
             attested,
             added: Vec::new(),
             provenance: None,
+            claimed: false,
         }
     }
 
@@ -482,6 +486,12 @@ impl History {
                 }
             }
         }
+    }
+
+    /// The report line for this version's provenance: verified and by
+    /// whom, claimed but not verified, or none.
+    pub fn provenance_line(&self) -> String {
+        crate::provenance::describe(self.provenance.as_ref(), self.claimed)
     }
 
     /// Adds what the history established to a package's assessment: its
@@ -673,6 +683,10 @@ pub async fn pypi(
         unknown,
     );
     history.provenance = fetched.verdict();
+    history.claimed = project
+        .files_of(version)
+        .iter()
+        .any(|f| f.provenance.is_some());
     // The archive read is the previous version's; it is compared only when
     // that is an earlier release.
     let earlier = earlier_release(&timeline, version, previous.as_deref());

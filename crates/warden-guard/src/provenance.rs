@@ -128,14 +128,10 @@ fn fingerprint() -> Result<[u8; 32], String> {
 /// the root in force and the inputs. `None` without a cache or a root.
 fn kept_at(cache_dir: Option<&Path>, inputs: &[&[u8]]) -> Option<PathBuf> {
     let fingerprint = fingerprint().ok()?;
-    let mut h = sha2::Sha256::new();
-    h.update(fingerprint);
-    for part in inputs {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part);
-    }
-    let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Some(cache_dir?.join("provenance-v1").join(name))
+    let parts: Vec<&[u8]> = std::iter::once(fingerprint.as_slice())
+        .chain(inputs.iter().copied())
+        .collect();
+    Some(crate::cache::kept_path(cache_dir?, "provenance-v1", &parts))
 }
 
 fn recall(cache_dir: Option<&Path>, inputs: &[&[u8]]) -> Option<Attested> {
@@ -161,8 +157,8 @@ fn cached(
         Err(e) => Attested::Unverifiable(format!("no usable trusted root: {e}")),
     };
     if let (Attested::Verified(id), Some(path)) = (&result, kept_at(cache_dir, inputs)) {
-        if let (Some(dir), Ok(json)) = (path.parent(), serde_json::to_vec(id)) {
-            let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, json));
+        if let Ok(json) = serde_json::to_vec(id) {
+            crate::cache::keep(&path, &json);
         }
     }
     result
@@ -510,7 +506,7 @@ pub fn describe(result: Option<&Attested>, claimed: bool) -> String {
 /// The sha512 an npm integrity string (`sha512-<base64>`) names.
 pub fn sha512_of(integrity: &str) -> Option<Vec<u8>> {
     integrity.split_whitespace().find_map(|part| {
-        let b64 = part.strip_prefix("sha512-")?;
+        let b64 = part.strip_prefix("sha512-")?.split('?').next()?;
         base64::engine::general_purpose::STANDARD.decode(b64).ok()
     })
 }
@@ -606,7 +602,7 @@ mod tests {
         let statement = json!({
             "_type": "https://in-toto.io/Statement/v1",
             "subject": [{"name": "demo-1.0-py3-none-any.whl", "digest": {"sha256": format!("{:x}", sha2::Sha256::digest(file))}}],
-            "predicateType": "https://docs.pypi.org/attestations/publish/v1",
+            "predicateType": "https://attestations.example.org/publish/v1",
             "predicate": null,
         });
         let object = |publisher: &str| {

@@ -5,7 +5,7 @@
 //! cryptography provenance verification already brings, and faster than
 //! RustCrypto's `p256`); nothing here is hand-written cryptography.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use jiff::Timestamp;
@@ -84,7 +84,17 @@ pub fn check_cached(
                 continue;
             }
         }
-        let kept = cache_dir.map(|d| kept_path(d, key, sig, &message));
+        let kept = cache_dir.map(|d| {
+            crate::cache::kept_path(
+                d,
+                "signatures-v1",
+                &[
+                    key.key.as_deref().unwrap_or("").as_bytes(),
+                    sig.sig.as_deref().unwrap_or("").as_bytes(),
+                    message.as_bytes(),
+                ],
+            )
+        });
         if kept.as_deref().is_some_and(Path::exists) {
             return Check::Verified {
                 keyid: keyid.to_owned(),
@@ -93,11 +103,7 @@ pub fn check_cached(
         match verifies(key, sig, &message) {
             Ok(()) => {
                 if let Some(path) = kept {
-                    let _ = path
-                        .parent()
-                        .map(std::fs::create_dir_all)
-                        .and_then(Result::ok)
-                        .map(|()| std::fs::write(&path, b""));
+                    crate::cache::keep(&path, b"");
                 }
                 return Check::Verified {
                     keyid: keyid.to_owned(),
@@ -107,23 +113,6 @@ pub fn check_cached(
         }
     }
     Check::Invalid(reasons.join("; "))
-}
-
-/// Where a verified signature is kept: named by the SHA-256 of the key,
-/// the signature and the signed message.
-fn kept_path(cache_dir: &Path, key: &SigningKey, sig: &Signature, message: &str) -> PathBuf {
-    use sha2::Digest as _;
-    let mut h = sha2::Sha256::new();
-    for part in [
-        key.key.as_deref().unwrap_or(""),
-        sig.sig.as_deref().unwrap_or(""),
-        message,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    cache_dir.join("signatures-v1").join(name)
 }
 
 fn verifies(key: &SigningKey, sig: &Signature, message: &str) -> Result<(), String> {
@@ -141,6 +130,26 @@ fn verifies(key: &SigningKey, sig: &Signature, message: &str) -> Result<(), Stri
         .map_err(|e| format!("is not base64 ({e})"))?;
     key.verify(message.as_bytes(), &SignatureBytes::new(raw))
         .map_err(|_| format!("does not verify for `{message}`"))
+}
+
+/// One report line for the registry's signature on `version`: its keys
+/// fetched, then [`check_version`] against the registry's integrity.
+pub async fn describe_version(
+    client: &warden_registry::NpmClient,
+    doc: &Packument,
+    version: &str,
+) -> String {
+    match client.signing_keys(&doc.name).await {
+        Ok(keys) => check_version(
+            client.http.options().cache_dir.as_deref(),
+            doc,
+            version,
+            None,
+            keys.as_ref().map(|k| k.keys.as_slice()),
+        )
+        .describe(),
+        Err(e) => format!("not verified: the signing keys could not be fetched: {e}"),
+    }
 }
 
 /// Checks the signature of `version` in `doc` over `pinned` (the

@@ -116,8 +116,7 @@ impl PlanCache {
             pages,
         };
         if let Ok(json) = serde_json::to_vec(&kept) {
-            let _ = std::fs::create_dir_all(&self.dir)
-                .and_then(|()| std::fs::write(self.dir.join(key), json));
+            warden_guard::cache::keep(&self.dir.join(key), &json);
         }
     }
 }

@@ -826,10 +826,12 @@ fn npm_provenance_statement(
 /// A PEP 740 provenance object naming a Trusted Publisher, with one
 /// attestation over `filename`'s digest signed for that publisher.
 fn pypi_provenance(source: &SourceRef, filename: &str, sha256: &str) -> Value {
+    // The index's own predicate type is a URI on its documentation host;
+    // warden does not read it, so an example one stands in.
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": filename, "digest": {"sha256": sha256}}],
-        "predicateType": "https://docs.pypi.org/attestations/publish/v1",
+        "predicateType": "https://attestations.example.org/publish/v1",
         "predicate": null,
     });
     // Trusted Publishers name `owner/repo` and the workflow's file name;

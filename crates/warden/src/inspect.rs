@@ -87,17 +87,8 @@ pub async fn run(
             let doc = client.packument(&name).await?;
             let selected = doc.resolve(version.as_deref())?.to_owned();
             let mut npm = npm_report(&doc, client.config.registry_for(&name), &selected);
-            npm.signature = Some(match client.signing_keys(&name).await {
-                Ok(keys) => warden_guard::signature::check_version(
-                    client.http.options().cache_dir.as_deref(),
-                    &doc,
-                    &selected,
-                    None,
-                    keys.as_ref().map(|k| k.keys.as_slice()),
-                )
-                .describe(),
-                Err(e) => format!("not verified: the signing keys could not be fetched: {e}"),
-            });
+            npm.signature =
+                Some(warden_guard::signature::describe_version(&client, &doc, &selected).await);
             let mut report = Report::Npm(npm);
             if let Some(from) = &args.from {
                 doc.resolve(Some(from))?;
@@ -118,14 +109,7 @@ pub async fn run(
             )
             .await;
             report.set_surface(surface.map(|a| (None, a)).map_err(Failure::from));
-            let claimed = doc
-                .versions
-                .get(&selected)
-                .is_some_and(|m| m.has_provenance());
-            report.set_provenance(warden_guard::provenance::describe(
-                history.provenance.as_ref(),
-                claimed,
-            ));
+            report.set_provenance(history.provenance_line());
             report.set_history(history.judgement);
             report
         }
@@ -196,14 +180,7 @@ pub async fn run(
             )
             .await;
             report.set_surface(surface.map(|(f, a)| (Some(f), a)).map_err(Failure::from));
-            let claimed = project
-                .files_of(&selected)
-                .iter()
-                .any(|f| f.provenance.is_some());
-            report.set_provenance(warden_guard::provenance::describe(
-                history.provenance.as_ref(),
-                claimed,
-            ));
+            report.set_provenance(history.provenance_line());
             report.set_history(history.judgement);
             report
         }
