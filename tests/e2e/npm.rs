@@ -112,6 +112,77 @@ fn a_second_run_over_an_unchanged_lockfile_downloads_no_archive() {
 }
 
 #[test]
+fn an_unchanged_version_is_judged_from_its_kept_judgement_without_its_document() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    npm(&registry, &sandbox, &["install", "hist-deprecated"]).expect_code(0);
+    // The first `npm ci` judges 1.0.0 against the lockfile's own version
+    // and keeps the judgement: complete, nothing in it the clock changes.
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    npm(&registry, &sandbox, &["ci"]).expect_code(0);
+    let documents = |r: &TestRegistry| {
+        r.log()
+            .iter()
+            .filter(|l| l.path == "/npm/hist-deprecated")
+            .count()
+    };
+    let asked = documents(&registry);
+    // The registry now fails every request for the document: the kept
+    // judgement answers, with what the document said (deprecated).
+    registry.fault("/npm/hist-deprecated", Fault::Status(503), None);
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    let out = npm(&registry, &sandbox, &["ci"]).expect_code(0);
+    assert_eq!(
+        installed(&sandbox, "hist-deprecated").as_deref(),
+        Some("1.0.0")
+    );
+    assert!(
+        out.stdout.contains("deprecated: use benign-lib instead"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        documents(&registry),
+        asked,
+        "no request for the document of an unchanged version"
+    );
+    // With `history-max-age = "0h"` every run asks, and the failure is
+    // one: exit 69, nothing installed.
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[settings]\nhistory-max-age = \"0h\"\n",
+    )
+    .unwrap();
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    let out = npm(&registry, &sandbox, &["ci"]).expect_code(69);
+    assert!(out.stdout.contains("npm:hist-deprecated"), "{}", out.stdout);
+    assert!(documents(&registry) > asked);
+    assert_eq!(installed(&sandbox, "hist-deprecated"), None);
+}
+
+#[test]
+fn a_fresh_release_is_judged_again_every_run() {
+    let registry = TestRegistry::with_scenarios(&["history"]);
+    let sandbox = Sandbox::new();
+    project(&sandbox);
+    std::fs::write(
+        sandbox.project().join("warden.toml"),
+        "[findings]\nrelease-too-fresh = \"warn\"\n",
+    )
+    .unwrap();
+    npm(&registry, &sandbox, &["install", "hist-fresh@1.1.0"]).expect_code(0);
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    npm(&registry, &sandbox, &["ci"]).expect_code(0);
+    // `release-too-fresh` goes away with time: such a judgement is not
+    // kept, so a run with the document unavailable cannot complete.
+    registry.fault("/npm/hist-fresh", Fault::Status(503), None);
+    std::fs::remove_dir_all(sandbox.project().join("node_modules")).unwrap();
+    let out = npm(&registry, &sandbox, &["ci"]).expect_code(69);
+    assert!(out.stdout.contains("npm:hist-fresh"), "{}", out.stdout);
+}
+
+#[test]
 fn a_malicious_transitive_dependency_is_blocked_before_anything_runs() {
     let registry = TestRegistry::with_scenarios(&["realism", "malicious", "npm-guard"]);
     let sandbox = Sandbox::new();

@@ -22,6 +22,7 @@ mod error;
 pub mod facts;
 mod gate;
 pub mod git;
+pub mod judged;
 pub mod provenance;
 pub mod release;
 mod report;

@@ -124,6 +124,12 @@ fn fingerprint() -> Result<[u8; 32], String> {
     }
 }
 
+/// The fingerprint of the trusted root in force, for keys of what was
+/// judged with it; `None` when no root can be had.
+pub fn root_fingerprint() -> Option<[u8; 32]> {
+    fingerprint().ok()
+}
+
 /// Where a verified result for these inputs is kept: under a digest of
 /// the root in force and the inputs. `None` without a cache or a root.
 fn kept_at(cache_dir: Option<&Path>, inputs: &[&[u8]]) -> Option<PathBuf> {

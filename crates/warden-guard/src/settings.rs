@@ -25,6 +25,14 @@ impl Settings<'_> {
         )
     }
 
+    /// How long a complete judgement of an unchanged version is used
+    /// without its registry document, from the policy.
+    pub fn history_max_age(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_hours(
+            i64::try_from(self.policy.history_max_age_hours).unwrap_or(24),
+        )
+    }
+
     /// The environment approved code runs with.
     pub fn approved_env(&self) -> Vec<(String, String)> {
         crate::approved_env(&self.env.vars, &self.policy.hide_env, &self.policy.keep_env)

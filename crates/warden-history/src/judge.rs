@@ -95,6 +95,20 @@ pub const CODES: &[&str] = &[
     "runtime-code-added",
 ];
 
+/// The findings that the clock, or other packages' documents, can change
+/// while the version's own facts stay the same: each of them only goes
+/// away as time passes (a release stops being fresh or first, a revival
+/// stops being recent, a name becomes established), except what an added
+/// dependency resolves to. A judgement with none of them stays the same
+/// until the version's document does.
+pub const CHANGES_WITH_TIME: &[&str] = &[
+    "release-too-fresh",
+    "dormant-revival",
+    "first-release",
+    "typosquat-suspect",
+    "dependency-added",
+];
+
 fn days(d: SignedDuration) -> i64 {
     d.as_secs() / 86_400
 }

@@ -7,6 +7,7 @@ pub mod popular;
 mod timeline;
 
 pub use judge::{
-    CODES, Context, DependencyFacts, Finding, Judgement, Level, Unknown, is_non_registry, judge,
+    CHANGES_WITH_TIME, CODES, Context, DependencyFacts, Finding, Judgement, Level, Unknown,
+    is_non_registry, judge,
 };
 pub use timeline::{Ecosystem, Source, Timeline, Trust, VersionFacts};

@@ -156,6 +156,7 @@ pub async fn run(
         packages,
         &baseline,
         min_age,
+        settings.history_max_age(),
         settings.policy,
         gate,
     )
@@ -615,6 +616,7 @@ async fn check_all(
     packages: Vec<Planned>,
     baseline: &BTreeMap<String, String>,
     min_age: SignedDuration,
+    history_max_age: SignedDuration,
     policy: &Policy,
     gate: &mut dyn Gate,
 ) -> Vec<Assessment> {
@@ -681,6 +683,7 @@ async fn check_all(
                 p,
                 baseline,
                 min_age,
+                history_max_age,
                 internal,
                 &advisories,
                 &keys,
@@ -725,6 +728,7 @@ async fn check_one(
     planned: Planned,
     baseline: Option<String>,
     min_age: SignedDuration,
+    history_max_age: SignedDuration,
     internal: Option<String>,
     advisories: &Result<Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>, String>,
     keys: &SigningKeys,
@@ -809,6 +813,40 @@ async fn check_one(
         )),
         _ => {}
     }
+    // What the document established about this version, kept from an
+    // earlier run: with the archive's verdict kept too, no document is
+    // needed at all.
+    let judged_key = judged_key(
+        &registry,
+        &planned,
+        baseline.as_deref(),
+        min_age,
+        advisories,
+        keys,
+    );
+    let judged_inputs: Option<Vec<&[u8]>> = judged_key
+        .as_ref()
+        .map(|parts| parts.iter().map(Vec::as_slice).collect());
+    if let Some(inputs) = &judged_inputs {
+        let locked = planned
+            .integrity
+            .as_deref()
+            .map(|i| Expected::Sri(i.to_owned()));
+        let verdict = locked
+            .as_ref()
+            .and_then(|e| verdict_path(cache_dir.as_deref(), e))
+            .as_deref()
+            .and_then(read_verdict);
+        if let Some(verdict) = verdict {
+            if let Some(kept) =
+                warden_guard::judged::recall(cache_dir.as_deref(), inputs, history_max_age)
+            {
+                verdict.apply(&mut c, Origin::Registry);
+                kept.apply(&mut c);
+                return c;
+            }
+        }
+    }
     let doc = match client.packument(&name).await {
         Ok(d) => d,
         Err(e) => {
@@ -820,10 +858,12 @@ async fn check_one(
         c.unknown(format!("npm:{name}@{version} is not on the registry"));
         return c;
     };
+    // What the document establishes, apart: kept for later runs when complete.
+    let mut part = Assessment::default();
     let dist = manifest.dist.clone().unwrap_or_default();
     if let (Some(locked), Some(published)) = (&planned.integrity, &dist.integrity) {
         if locked != published {
-            c.finding(Finding::new(
+            part.finding(Finding::new(
                 PlanCode::IntegrityMismatch,
                 Level::Deny,
                 "the lockfile's integrity differs from the one the registry publishes",
@@ -921,14 +961,14 @@ async fn check_one(
                 planned.integrity.as_deref(),
                 published.as_deref(),
             );
-            warden_guard::signature::apply(check, &mut c);
+            warden_guard::signature::apply(check, &mut part);
         }
-        Some(Err(e)) => c.unknown(format!(
+        Some(Err(e)) => part.unknown(format!(
             "signature-invalid: the registry's signing keys could not be fetched: {e}"
         )),
-        None => c.unknown("signature-invalid: no signing keys were asked for this registry"),
+        None => part.unknown("signature-invalid: no signing keys were asked for this registry"),
     }
-    c.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());
+    part.publisher = manifest.npm_user.as_ref().and_then(|u| u.name.clone());
     let advisories = match advisories {
         Ok(all) => Advisories::Known(
             all.as_ref()
@@ -946,6 +986,49 @@ async fn check_one(
         advisories,
     )
     .await;
-    history.apply(&mut c);
+    history.apply(&mut part);
+    if let (Some(inputs), Ok(_)) = (&judged_inputs, &checked) {
+        if let Some(judged) = warden_guard::judged::Judged::keepable(&part) {
+            warden_guard::judged::keep(cache_dir.as_deref(), inputs, &judged, history_max_age);
+        }
+    }
+    warden_guard::judged::merge(part, &mut c);
     c
+}
+
+/// The inputs a kept judgement of this package depends on besides its
+/// document (see `warden_guard::judged`): `None` when one cannot be kept,
+/// because the plan pins no sha512 or the advisories or keys failed.
+fn judged_key(
+    registry: &str,
+    planned: &Planned,
+    baseline: Option<&str>,
+    min_age: SignedDuration,
+    advisories: &Result<Option<BTreeMap<String, Vec<warden_registry::npm::Advisory>>>, String>,
+    keys: &SigningKeys,
+) -> Option<Vec<Vec<u8>>> {
+    let integrity = planned
+        .integrity
+        .as_deref()
+        .filter(|i| i.starts_with("sha512-"))?;
+    let advisories = match advisories {
+        Ok(all) => serde_json::to_vec(&all.as_ref().map(|all| all.get(&planned.name))).ok()?,
+        Err(_) => return None,
+    };
+    let keys = match keys.get(registry)? {
+        Ok(published) => serde_json::to_vec(published).ok()?,
+        Err(_) => return None,
+    };
+    Some(vec![
+        b"npm".to_vec(),
+        registry.as_bytes().to_vec(),
+        planned.name.as_bytes().to_vec(),
+        planned.version.as_bytes().to_vec(),
+        integrity.as_bytes().to_vec(),
+        baseline.unwrap_or_default().as_bytes().to_vec(),
+        min_age.as_secs().to_le_bytes().to_vec(),
+        advisories,
+        keys,
+        warden_guard::provenance::root_fingerprint()?.to_vec(),
+    ])
 }

@@ -103,6 +103,9 @@ struct RawSettings {
     project_scripts: Option<bool>,
     /// How long a suggested or `policy allow` entry lasts.
     allow_expiry: Option<String>,
+    /// How long a complete judgement of an unchanged version is used
+    /// without its registry document.
+    history_max_age: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -329,6 +332,9 @@ fn same_repository(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone, Serialize)]
 pub struct Policy {
     pub min_release_age_hours: u64,
+    /// Hours a complete history judgement of an unchanged version is used
+    /// without asking the registry again (`history-max-age`, 0: never).
+    pub history_max_age_hours: u64,
     /// Days a suggested allow entry lasts (`allow-expiry`, 90 by default).
     pub allow_expiry_days: i64,
     pub on_error: OnError,
@@ -353,6 +359,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             min_release_age_hours: 48,
+            history_max_age_hours: 24,
             allow_expiry_days: 90,
             on_error: OnError::Deny,
             registry_gaps: RegistryGaps::Unknown,
@@ -437,6 +444,15 @@ impl Policy {
                     Err(e) => problems.push(format!(
                         "{}: `min-release-age`: {e}",
                         locate("min-release-age", 0)
+                    )),
+                }
+            }
+            if let Some(age) = s.history_max_age {
+                match parse_age(&age) {
+                    Ok(h) => self.history_max_age_hours = h,
+                    Err(e) => problems.push(format!(
+                        "{}: `history-max-age`: {e}",
+                        locate("history-max-age", 0)
                     )),
                 }
             }
@@ -730,8 +746,19 @@ mod tests {
     fn template_is_valid_and_all_defaults() {
         let p = parse(TEMPLATE).unwrap();
         assert_eq!(p.min_release_age_hours, 48);
+        assert_eq!(p.history_max_age_hours, 24);
         assert_eq!(p.on_error, OnError::Deny);
         assert!(p.allow.is_empty());
+    }
+
+    #[test]
+    fn history_max_age_is_a_duration_and_zero_turns_keeping_off() {
+        let p = parse("[settings]\nhistory-max-age = \"2d\"\n").unwrap();
+        assert_eq!(p.history_max_age_hours, 48);
+        let p = parse("[settings]\nhistory-max-age = \"0h\"\n").unwrap();
+        assert_eq!(p.history_max_age_hours, 0);
+        let err = parse("[settings]\nhistory-max-age = \"soon\"\n").unwrap_err();
+        assert!(err.to_string().contains("history-max-age"), "{err}");
     }
 
     #[test]

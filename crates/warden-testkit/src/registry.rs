@@ -94,6 +94,12 @@ impl TestRegistry {
         self.server.set_max_age(seconds);
     }
 
+    /// Sends no `ETag`, `Last-Modified` or `Cache-Control`, as some mirrors
+    /// and proxies do.
+    pub fn set_no_validators(&self, none: bool) {
+        self.server.set_no_validators(none);
+    }
+
     pub fn fault(&self, path_prefix: &str, fault: Fault, times: Option<u32>) {
         self.server.fault(path_prefix, fault, times);
     }

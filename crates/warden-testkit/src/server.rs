@@ -67,6 +67,9 @@ struct State {
     bytes: AtomicU64,
     /// `Cache-Control: max-age` sent with every document, when not 0.
     max_age: AtomicU64,
+    /// No `ETag`, `Last-Modified` or `Cache-Control`, as some mirrors and
+    /// proxies send.
+    no_validators: AtomicBool,
 }
 
 pub struct Server {
@@ -114,6 +117,12 @@ impl Server {
     /// public registries do for their documents.
     pub fn set_max_age(&self, seconds: u64) {
         self.state.max_age.store(seconds, Ordering::Relaxed);
+    }
+
+    /// Sends no `ETag`, `Last-Modified` or `Cache-Control` from now on:
+    /// a client cannot revalidate, only fetch again.
+    pub fn set_no_validators(&self, none: bool) {
+        self.state.no_validators.store(none, Ordering::Relaxed);
     }
 
     pub fn route(&self, path: &str, variants: Vec<Variant>) {
@@ -274,6 +283,9 @@ fn handle(state: &State, mut stream: TcpStream) -> std::io::Result<()> {
     ];
     if max_age > 0 {
         extra.push(("Cache-Control", control.as_str()));
+    }
+    if state.no_validators.load(Ordering::Relaxed) {
+        extra.clear();
     }
     if headers.get("if-none-match") == Some(&etag) && fault.is_none() {
         log(304, 0);

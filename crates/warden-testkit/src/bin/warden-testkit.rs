@@ -14,14 +14,17 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(("serve", names)) = args.split_first().map(|(c, rest)| (c.as_str(), rest)) else {
         eprintln!(
-            "usage: warden-testkit serve <scenario | large:<name>:<MB> | bench-npm:<count> | bench-npm-attested:<count> | bench-pypi:<count> | max-age:<seconds>>..."
+            "usage: warden-testkit serve <scenario | large:<name>:<MB> | bench-npm:<count> | bench-npm-attested:<count> | bench-pypi:<count> | max-age:<seconds> | no-validators>..."
         );
         std::process::exit(64);
     };
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     // `large:<name>:<MB>` serves a generated document of that size.
-    let (generated, scenarios): (Vec<&str>, Vec<&str>) =
-        names.iter().partition(|n| n.contains(':'));
+    let no_validators = names.contains(&"no-validators");
+    let (generated, scenarios): (Vec<&str>, Vec<&str>) = names
+        .iter()
+        .filter(|n| **n != "no-validators")
+        .partition(|n| n.contains(':'));
     let (large, bench): (Vec<&str>, Vec<&str>) =
         generated.iter().partition(|n| n.starts_with("large:"));
     let mut registry = warden_testkit::TestRegistry::with_scenarios(&scenarios);
@@ -55,6 +58,10 @@ fn main() {
         };
         let bytes = registry.serve_large_packument(name, mb);
         println!("serving npm:{name}, a {bytes}-byte document");
+    }
+    if no_validators {
+        registry.set_no_validators(true);
+        println!("documents carry no ETag, Last-Modified or Cache-Control");
     }
     println!("npm registry: {}", registry.npm_url());
     println!("index-url:    {}", registry.simple_url());
