@@ -78,6 +78,12 @@ static BUILTIN_META: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         .unwrap_or_else(|e| panic!("built-in rules: {e}"))
 });
 
+/// The codes of the built-in rules, without compiling their patterns (a
+/// policy is checked against them on every run).
+pub fn builtin_codes() -> impl Iterator<Item = &'static str> {
+    BUILTIN_META.iter().map(|r| r.id.as_str())
+}
+
 /// The level of `runtime-code-added` for an on-load match of the built-in
 /// `rule` at `level` ([`Analysis::on_load`]) that a release adds beside
 /// the other rules `added` (all of them new in the release): a deny when a

@@ -12,11 +12,7 @@ use crate::exit::{self, Failure};
 /// Every finding code warden can report, for validating `[findings]` and
 /// allow entries.
 pub fn known_codes() -> Vec<String> {
-    let mut codes: Vec<String> = warden_rules::RuleSet::builtin()
-        .rules()
-        .iter()
-        .map(|r| r.id.clone())
-        .collect();
+    let mut codes: Vec<String> = warden_rules::builtin_codes().map(str::to_owned).collect();
     codes.extend(warden_rules::SURFACE_CODES.iter().map(|c| (*c).to_owned()));
     codes.extend(warden_history::CODES.iter().map(|c| (*c).to_owned()));
     codes.extend(
