@@ -3,25 +3,41 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 
 /// Check tasks, each with the key it is about (a package, a position).
 pub struct CheckTasks<K, T> {
     tasks: tokio::task::JoinSet<T>,
     pending: BTreeMap<tokio::task::Id, K>,
-}
-
-impl<K, T: Send + 'static> Default for CheckTasks<K, T> {
-    fn default() -> Self {
-        Self {
-            tasks: tokio::task::JoinSet::new(),
-            pending: BTreeMap::new(),
-        }
-    }
+    /// At most this many run at once, in the order they were spawned: what
+    /// a check holds while it waits (a document, a downloaded archive)
+    /// stays bounded however large the plan.
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 impl<K, T: Send + 'static> CheckTasks<K, T> {
-    pub fn spawn(&mut self, key: K, check: impl Future<Output = T> + Send + 'static) {
-        let handle = self.tasks.spawn(check);
+    /// Tasks of which at most `limit` run at once.
+    pub fn limited(limit: usize) -> Self {
+        Self {
+            tasks: tokio::task::JoinSet::new(),
+            pending: BTreeMap::new(),
+            running: Arc::new(tokio::sync::Semaphore::new(limit.max(1))),
+        }
+    }
+
+    /// Spawns the check `start` makes. It is made only once it may run, in
+    /// a box of its own: a check waiting for its turn holds its inputs, not
+    /// the state of a running check (kilobytes each, for thousands).
+    pub fn spawn<F>(&mut self, key: K, start: impl FnOnce() -> F + Send + 'static)
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let running = Arc::clone(&self.running);
+        let handle = self.tasks.spawn(async move {
+            // The semaphore is never closed: a permit always comes.
+            let _permit = running.acquire_owned().await;
+            Box::pin(start()).await
+        });
         self.pending.insert(handle.id(), key);
     }
 
@@ -72,14 +88,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_check_that_panics_is_unknown_not_dropped() {
-        let mut tasks: CheckTasks<Package, Assessment> = CheckTasks::default();
+        let mut tasks: CheckTasks<Package, Assessment> = CheckTasks::limited(1);
         for name in ["fine", "broken"] {
             let package = Package {
                 name: name.to_owned(),
                 ..Package::default()
             };
             let p = package.clone();
-            tasks.spawn(package, async move {
+            tasks.spawn(package, move || async move {
                 assert!(p.name != "broken", "a check that panics");
                 Assessment::of(p)
             });
@@ -101,5 +117,28 @@ mod tests {
         assert_eq!(out[0].unknown.len(), 1, "{:?}", out[0].unknown);
         assert!(out[1].unknown.is_empty());
         assert_eq!(seen, [(1, 2), (2, 2)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_than_the_limit_run_at_once_and_every_one_finishes() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut tasks: CheckTasks<usize, usize> = CheckTasks::limited(3);
+        for i in 0..40 {
+            let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+            tasks.spawn(i, move || async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                i
+            });
+        }
+        let mut out = tasks.join(|i, _| i, |_, _| {}).await;
+        out.sort_unstable();
+        assert_eq!(out, (0..40).collect::<Vec<_>>());
+        assert!(most.load(Ordering::SeqCst) <= 3, "{most:?}");
+        assert!(most.load(Ordering::SeqCst) >= 2, "they do run side by side");
     }
 }

@@ -660,7 +660,7 @@ async fn check_all(
     let advisories: std::sync::Arc<Result<_, String>> =
         std::sync::Arc::new(advisories.map_err(|e| e.to_string()));
     let keys: std::sync::Arc<SigningKeys> = std::sync::Arc::new(keys);
-    let mut tasks = CheckTasks::default();
+    let mut tasks = CheckTasks::limited(CONCURRENT_CHECKS);
     let mut seen = BTreeSet::new();
     for p in packages {
         if matches!(p.source, Source::Link(_))
@@ -676,7 +676,7 @@ async fn check_all(
         let keys = std::sync::Arc::clone(&keys);
         let stash = stash.to_path_buf();
         let project = project.to_path_buf();
-        tasks.spawn(package_of(&p), async move {
+        tasks.spawn(package_of(&p), move || async move {
             check_one(
                 &client,
                 cache_dir,
@@ -706,6 +706,11 @@ async fn check_all(
     out.sort_by(|a, b| a.package.path.cmp(&b.package.path));
     out
 }
+
+/// Packages checked at once, at most: enough to keep every download slot
+/// busy while others are read, few enough that the documents and archives
+/// they hold stay bounded on a plan of thousands.
+const CONCURRENT_CHECKS: usize = 64;
 
 fn package_of(planned: &Planned) -> Package {
     Package {

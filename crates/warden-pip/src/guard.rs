@@ -699,8 +699,7 @@ async fn check_many(
     let policy = std::sync::Arc::new(with.policy.clone());
     let hashes = std::sync::Arc::new(with.hashes.clone());
     let min_age = with.min_age;
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
-    let mut tasks = CheckTasks::default();
+    let mut tasks = CheckTasks::limited(CONCURRENT_CHECKS);
     pages
         .prefetch(items.iter().map(|p| p.name.clone()).collect())
         .await;
@@ -711,10 +710,8 @@ async fn check_many(
         let policy = std::sync::Arc::clone(&policy);
         let hashes = std::sync::Arc::clone(&hashes);
         let platform = std::sync::Arc::clone(with.platform);
-        let limit = std::sync::Arc::clone(&limit);
         let p = p.clone();
-        tasks.spawn(i, async move {
-            let _permit = limit.acquire_owned().await;
+        tasks.spawn(i, move || async move {
             let plan = PlanChecks {
                 client: &client,
                 policy: &policy,
