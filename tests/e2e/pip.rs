@@ -747,6 +747,45 @@ fn pep740_attestations_are_verified_and_the_publisher_held_to_the_history() {
 }
 
 #[test]
+fn a_warm_install_builds_no_checked_sdist_again() {
+    let registry = TestRegistry::with_scenarios(&["realism"]);
+    let sandbox = Sandbox::new();
+    let venv = venv(&sandbox);
+    std::fs::write(sandbox.project().join("requirements.txt"), "canary-setup\n").unwrap();
+    let install = || {
+        let out = Output::of(
+            in_venv(&sandbox, &venv)
+                .env("PIP_INDEX_URL", registry.simple_url())
+                .args(["-v", "--yes", "pip", "install", "-r", "requirements.txt"]),
+        )
+        .expect_code(0);
+        let kept = out.stderr.contains("plan kept from an earlier run");
+        // The sdist's setup.py leaves the canary whenever it is built.
+        let canary = sandbox.canary("canary-setup");
+        let built = canary.exists();
+        let _ = std::fs::remove_file(&canary);
+        let value = python(
+            &sandbox,
+            &venv,
+            "import canary_setup; print(canary_setup.VALUE)",
+        )
+        .expect_code(0)
+        .stdout
+        .trim()
+        .to_owned();
+        python(&sandbox, &venv, "import subprocess, sys; subprocess.run([sys.executable, '-m', 'pip', 'uninstall', '-y', '-q', 'canary-setup'], check=True)")
+            .expect_code(0);
+        (kept, built, value)
+    };
+    let from_source = "built from source".to_owned();
+    // The first run plans with the sdist's placeholder, then builds it.
+    assert_eq!(install(), (false, true, from_source.clone()));
+    // The second keeps both: the plan, and the wheel that pip built from
+    // the same checked sdist. Nothing is built, the same is installed.
+    assert_eq!(install(), (true, false, from_source));
+}
+
+#[test]
 fn a_warm_install_reuses_pips_plan_until_the_index_changes() {
     let project = |versions: &[&str]| {
         let mut text = String::from("[[pypi]]\nname = \"plan-kept\"\n");

@@ -2,7 +2,7 @@
 //! by policy, then install exactly the checked files.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jiff::SignedDuration;
@@ -86,12 +86,20 @@ pub async fn run(
         let pip = program.to_vec();
         Platform::asking(move || crate::compatible_tags(&pip).ok())
     });
+    // Plans and built wheels kept between runs; `None` without a cache.
+    let kept = crate::plan_cache::PlanCache::new(
+        client.http.options().cache_dir.as_deref(),
+        program,
+        &settings.env.vars,
+        &client.config.files,
+    );
     let round = Round {
         program,
         settings,
         client: &client,
         min_age,
         platform: &platform,
+        kept: kept.as_ref(),
     };
     // Releases with only an sdist, looked for ahead: placeholders carrying
     // their PKG-INFO let one plan find them all.
@@ -114,12 +122,8 @@ pub async fn run(
         file: scratch.path().join("warden-constraints.txt"),
         constraints: Vec::new(),
         pins,
-        cache: crate::plan_cache::PlanCache::new(
-            client.http.options().cache_dir.as_deref(),
-            program,
-            &settings.env.vars,
-            &client.config.files,
-        ),
+        cache: kept.clone(),
+        placeholders: placeholder_dir.path().to_path_buf(),
     };
     // Every file checked in this run, by URL: read once, judged in every
     // decision it belongs to.
@@ -1029,11 +1033,13 @@ async fn history(
 /// that picked one is planned again without it (an exact pin stays, and is
 /// judged `release-too-fresh`).
 struct Steering<'a> {
-    file: std::path::PathBuf,
+    file: PathBuf,
     constraints: Vec<String>,
     pins: &'a BTreeMap<String, String>,
     /// Plans kept between runs; `None` without a cache.
     cache: Option<crate::plan_cache::PlanCache>,
+    /// This run's folder of placeholders for sdist-only releases.
+    placeholders: PathBuf,
 }
 
 impl Steering<'_> {
@@ -1050,7 +1056,7 @@ impl Steering<'_> {
             return crate::plan(program, args, constraints);
         };
         let key = cache.key(args, constraints);
-        if let Some(kept) = cache.load(&key) {
+        if let Some(kept) = cache.load(&key, Some(&self.placeholders)) {
             pages.prefetch(kept.pages.keys().cloned().collect()).await;
             let mut same = true;
             for (name, digest) in &kept.pages {
@@ -1076,7 +1082,7 @@ impl Steering<'_> {
             let digest = crate::plan_cache::page_digest(pages.get(&p.name).await);
             digests.insert(normalize_name(&p.name), digest);
         }
-        cache.store(&key, &plan, digests);
+        cache.store(&key, &plan, digests, Some(&self.placeholders));
         Ok(plan)
     }
 
@@ -1192,7 +1198,7 @@ struct BuildState {
 struct ToBuild {
     checked: Assessment,
     /// An sdist in the verified directory, or a project directory.
-    target: std::path::PathBuf,
+    target: PathBuf,
     build_requirements: Vec<String>,
 }
 
@@ -1203,6 +1209,8 @@ struct Round<'a> {
     client: &'a PypiClient,
     min_age: SignedDuration,
     platform: &'a std::sync::Arc<Platform>,
+    /// Where wheels built from checked sdists are kept.
+    kept: Option<&'a crate::plan_cache::PlanCache>,
 }
 
 impl Round<'_> {
@@ -1229,6 +1237,47 @@ impl Round<'_> {
             }
             targets.push(item.target);
             checked.push(item.checked);
+        }
+        // Built by this pip from the same checked bytes before: nothing is
+        // built again, and nothing of the build requirements runs.
+        let sdists: Vec<Option<Vec<u8>>> = targets
+            .iter()
+            .map(|t| std::fs::read(t).ok().filter(|_| t.is_file()))
+            .collect();
+        let kept_wheels: Option<Vec<Vec<crate::plan_cache::BuiltWheel>>> = match self.kept {
+            Some(kept) if !self.settings.dry_run => sdists
+                .iter()
+                .map(|b| b.as_deref().and_then(|b| kept.built(b)))
+                .collect(),
+            _ => None,
+        };
+        if let Some(kept_wheels) = kept_wheels {
+            let all: Vec<Assessment> = built
+                .checks
+                .iter()
+                .chain(known)
+                .chain(&checked)
+                .cloned()
+                .collect();
+            if let Err(stop) = gate.gate(Ecosystem::Pypi, &all, Phase::Build) {
+                return Ok(Some((stop.output, stop.code)));
+            }
+            tracing::info!(
+                "building: {} wheel{} built from the same checked sdist{} before, kept",
+                targets.len(),
+                if targets.len() == 1 { "" } else { "s" },
+                if targets.len() == 1 { "" } else { "s" },
+            );
+            let mut round = Vec::new();
+            for (wheel, bytes) in kept_wheels.into_iter().flatten() {
+                std::fs::write(built.dir.path().join(&wheel), &bytes)
+                    .map_err(|e| Error::unavailable(e.to_string()))?;
+                built.wheels.insert(wheel.clone(), bytes);
+                round.push(wheel);
+            }
+            built.checks.extend(checked);
+            built.round = round;
+            return Ok(None);
         }
         // Build requirements come from the index too: checked like any
         // package, and the only ones the isolated build can see.
@@ -1295,13 +1344,16 @@ impl Round<'_> {
         // Sources are built one by one, each into its own directory, so
         // which wheel came from which requirement is known; index sdists
         // (found again by name) in one pip run.
-        let groups: Vec<&[std::path::PathBuf]> = if one_by_one {
+        let groups: Vec<&[PathBuf]> = if one_by_one {
             targets.chunks(1).collect()
         } else {
             vec![&targets[..]]
         };
         let mut round = Vec::new();
+        let mut first = 0;
         for group in groups {
+            let group_sdists = &sdists[first..first + group.len()];
+            first += group.len();
             let out = tempdir()?;
             let status = run_pip(self.program, &env, self.settings, |cmd| {
                 cmd.args([
@@ -1352,6 +1404,15 @@ impl Round<'_> {
                     .map_err(|e| Error::unavailable(e.to_string()))?;
                 std::fs::write(built.dir.path().join(&wheel), &bytes)
                     .map_err(|e| Error::unavailable(e.to_string()))?;
+                // Kept under the sdist it was built from, found by name and
+                // version (or the only one built).
+                let from = group.iter().zip(group_sdists).find(|(t, _)| {
+                    group.len() == 1
+                        || built_for(&wheel, &t.file_name().unwrap_or_default().to_string_lossy())
+                });
+                if let (Some(kept), Some((_, Some(sdist)))) = (self.kept, from) {
+                    kept.keep_built(sdist, &wheel, &bytes);
+                }
                 built.wheels.insert(wheel.clone(), bytes);
                 round.push(wheel);
             }
@@ -1360,6 +1421,20 @@ impl Round<'_> {
         built.round = round;
         Ok(None)
     }
+}
+
+/// Whether `wheel` has the name and version of the sdist file `sdist`.
+fn built_for(wheel: &str, sdist: &str) -> bool {
+    let (name, version) = sdist_name_version(sdist);
+    let mut parts = wheel.split('-');
+    parts.next().map(normalize_name).as_deref() == Some(name.as_str())
+        && match (
+            parts.next().map(str::parse::<pep440_rs::Version>),
+            version.parse::<pep440_rs::Version>(),
+        ) {
+            (Some(Ok(w)), Ok(v)) => w == v,
+            _ => false,
+        }
 }
 
 /// The wheel built in the last round from `sdist`, and its metadata.

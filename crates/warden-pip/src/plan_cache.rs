@@ -17,8 +17,14 @@
 //! files they list, their hashes and yanks). A kept plan is used only when
 //! every page is unchanged: a new release, a yank or a deleted file makes
 //! pip plan again. Every file of a kept plan is checked like any other;
-//! only the resolution is skipped. Plans that name local files (built
-//! wheels, placeholders) are not kept.
+//! only the resolution is skipped. A plan may name warden's placeholders
+//! for sdist-only releases (made again each run from the checked sdists'
+//! metadata, and part of the key by their listing); plans that name other
+//! local files are not kept.
+//!
+//! Wheels built from checked sdists are kept too, as pip keeps them in its
+//! own wheel cache: under the pip that built them (the digest above) and
+//! the sdist's SHA-256, so a warm run builds nothing again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -98,28 +104,95 @@ impl PlanCache {
         hex(&h.finalize())
     }
 
-    /// The plan kept under `key`, if any (not yet checked against pages).
-    pub fn load(&self, key: &str) -> Option<Kept> {
-        serde_json::from_slice(&std::fs::read(self.dir.join(key)).ok()?).ok()
+    /// The plan kept under `key`, if any (not yet checked against pages),
+    /// its placeholders found in `placeholders`, this run's folder of them.
+    pub fn load(&self, key: &str, placeholders: Option<&Path>) -> Option<Kept> {
+        let mut kept: Kept =
+            serde_json::from_slice(&std::fs::read(self.dir.join(key)).ok()?).ok()?;
+        for p in &mut kept.plan {
+            if let Some(name) = p.url.strip_prefix(PLACEHOLDER) {
+                let file = placeholders?.join(name);
+                if !file.is_file() {
+                    return None;
+                }
+                p.url = format!("file://{}", file.display());
+            }
+        }
+        Some(kept)
     }
 
     /// Keeps `plan` under `key` with the digests of its pages; a plan that
-    /// names a local file is not kept.
-    pub fn store(&self, key: &str, plan: &[Planned], pages: BTreeMap<String, String>) {
-        if plan.iter().any(|p| {
-            p.is_direct || !(p.url.starts_with("https://") || p.url.starts_with("http://"))
-        }) {
-            return;
+    /// names a local file other than a placeholder in `placeholders` is
+    /// not kept.
+    pub fn store(
+        &self,
+        key: &str,
+        plan: &[Planned],
+        pages: BTreeMap<String, String>,
+        placeholders: Option<&Path>,
+    ) {
+        let folder = placeholders.map(|d| format!("file://{}/", d.display()));
+        let mut plan = plan.to_vec();
+        for p in &mut plan {
+            if p.is_direct {
+                return;
+            }
+            let placeholder = folder
+                .as_deref()
+                .and_then(|f| p.url.strip_prefix(f))
+                .filter(|name| !name.contains('/'));
+            match placeholder {
+                Some(name) => p.url = format!("{PLACEHOLDER}{name}"),
+                None if p.url.starts_with("https://") || p.url.starts_with("http://") => {}
+                None => return,
+            }
         }
-        let kept = Kept {
-            plan: plan.to_vec(),
-            pages,
-        };
+        let kept = Kept { plan, pages };
         if let Ok(json) = serde_json::to_vec(&kept) {
             warden_guard::cache::keep(&self.dir.join(key), &json);
         }
     }
+
+    /// The wheels kept as built by this pip from the sdist with these
+    /// bytes, or `None` when none are.
+    pub fn built(&self, sdist: &[u8]) -> Option<Vec<BuiltWheel>> {
+        let dir = self.built_dir(sdist)?;
+        let mut wheels = Vec::new();
+        for entry in std::fs::read_dir(dir).ok()?.flatten() {
+            let name = entry.file_name().into_string().ok()?;
+            if name.ends_with(".whl") && !name.starts_with('.') {
+                wheels.push((name, std::fs::read(entry.path()).ok()?));
+            }
+        }
+        (!wheels.is_empty()).then_some(wheels)
+    }
+
+    /// Keeps the wheel this pip built from the sdist with these bytes.
+    pub fn keep_built(&self, sdist: &[u8], wheel: &str, bytes: &[u8]) {
+        if let Some(dir) = self.built_dir(sdist) {
+            warden_guard::cache::keep(&dir.join(wheel), bytes);
+        }
+    }
+
+    fn built_dir(&self, sdist: &[u8]) -> Option<PathBuf> {
+        let mut h = Sha256::new();
+        h.update(self.base);
+        field(&mut h, &Sha256::digest(sdist));
+        Some(
+            self.dir
+                .parent()?
+                .join("built-wheels-v1")
+                .join(hex(&h.finalize())),
+        )
+    }
 }
+
+/// A wheel built from a checked sdist: its file name and bytes.
+pub type BuiltWheel = (String, Vec<u8>);
+
+/// How a kept plan names one of warden's placeholders: by file name, found
+/// in the run's own folder of them.
+const PLACEHOLDER: &str = "placeholder:";
 
 /// A digest of what a project's pages list: every file with its hashes,
 /// yank and upload time, on every index that has it.
@@ -373,9 +446,61 @@ mod tests {
             "a",
             &[planned("https://index.example.org/files/demo.whl")],
             pages.clone(),
+            None,
         );
-        assert_eq!(cache.load("a").unwrap().pages, pages);
-        cache.store("b", &[planned("file:///tmp/built/demo.whl")], pages);
-        assert!(cache.load("b").is_none());
+        assert_eq!(cache.load("a", None).unwrap().pages, pages);
+        cache.store(
+            "b",
+            &[planned("file:///tmp/built/demo.whl")],
+            pages.clone(),
+            None,
+        );
+        assert!(cache.load("b", None).is_none());
+        // A placeholder is kept by name, and found in the next run's folder.
+        let first = dir.path().join("run1");
+        let second = dir.path().join("run2");
+        for d in [&first, &second] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("demo-1.0-py3-none-any.whl"), "m").unwrap();
+        }
+        let url = format!("file://{}/demo-1.0-py3-none-any.whl", first.display());
+        cache.store("c", &[planned(&url)], pages.clone(), Some(&first));
+        let kept = cache.load("c", Some(&second)).unwrap();
+        assert_eq!(
+            kept.plan[0].url,
+            format!("file://{}/demo-1.0-py3-none-any.whl", second.display())
+        );
+        // Not there this run, or no folder: pip plans again.
+        assert!(cache.load("c", None).is_none());
+        std::fs::remove_file(second.join("demo-1.0-py3-none-any.whl")).unwrap();
+        assert!(cache.load("c", Some(&second)).is_none());
+        // Any other local file, even beside the placeholders: not kept.
+        let beside = format!("file://{}/built/demo.whl", first.display());
+        cache.store("d", &[planned(&beside)], pages, Some(&first));
+        assert!(cache.load("d", Some(&first)).is_none());
+    }
+
+    #[test]
+    fn a_built_wheel_is_kept_by_the_sdists_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("pip"), "").unwrap();
+        let vars = BTreeMap::from([("PATH".to_owned(), bin.display().to_string())]);
+        let cache = PlanCache::new(Some(dir.path()), &["pip".into()], &vars, &[]).unwrap();
+        assert!(cache.built(b"sdist").is_none());
+        cache.keep_built(b"sdist", "demo-1.0-py3-none-any.whl", b"wheel");
+        assert_eq!(
+            cache.built(b"sdist").unwrap(),
+            [("demo-1.0-py3-none-any.whl".to_owned(), b"wheel".to_vec())]
+        );
+        assert!(cache.built(b"other sdist").is_none());
+        // Another pip built nothing yet.
+        let vars2 = BTreeMap::from([
+            ("PATH".to_owned(), bin.display().to_string()),
+            ("PIP_NO_BINARY".to_owned(), ":all:".to_owned()),
+        ]);
+        let other = PlanCache::new(Some(dir.path()), &["pip".into()], &vars2, &[]).unwrap();
+        assert!(other.built(b"sdist").is_none());
     }
 }
