@@ -1252,15 +1252,8 @@ impl Round<'_> {
             _ => None,
         };
         if let Some(kept_wheels) = kept_wheels {
-            let all: Vec<Assessment> = built
-                .checks
-                .iter()
-                .chain(known)
-                .chain(&checked)
-                .cloned()
-                .collect();
-            if let Err(stop) = gate.gate(Ecosystem::Pypi, &all, Phase::Build) {
-                return Ok(Some((stop.output, stop.code)));
+            if let Some(stop) = gate_build(gate, built, known, &checked) {
+                return Ok(Some(stop));
             }
             tracing::info!(
                 "building: {} wheel{} built from the same checked sdist{} before, kept",
@@ -1323,17 +1316,8 @@ impl Round<'_> {
             built.round = Vec::new();
             return Ok(None);
         }
-        // Everything known of the install is judged together: what earlier
-        // rounds built, the rest of the plan, and this round.
-        let all: Vec<Assessment> = built
-            .checks
-            .iter()
-            .chain(known)
-            .chain(&checked)
-            .cloned()
-            .collect();
-        if let Err(stop) = gate.gate(Ecosystem::Pypi, &all, Phase::Build) {
-            return Ok(Some((stop.output, stop.code)));
+        if let Some(stop) = gate_build(gate, built, known, &checked) {
+            return Ok(Some(stop));
         }
         gate.step(&format!(
             "building {} checked source{}",
@@ -1423,31 +1407,52 @@ impl Round<'_> {
     }
 }
 
+/// The decision before a build round, on everything known of the install
+/// together: what earlier rounds built, the rest of the plan (`known`),
+/// and this round. `Some` is the report and exit code when it must stop.
+fn gate_build(
+    gate: &mut dyn Gate,
+    built: &BuildState,
+    known: &[Assessment],
+    round: &[Assessment],
+) -> Option<(String, u8)> {
+    let all: Vec<Assessment> = built
+        .checks
+        .iter()
+        .chain(known)
+        .chain(round)
+        .cloned()
+        .collect();
+    gate.gate(Ecosystem::Pypi, &all, Phase::Build)
+        .err()
+        .map(|stop| (stop.output, stop.code))
+}
+
 /// Whether `wheel` has the name and version of the sdist file `sdist`.
 fn built_for(wheel: &str, sdist: &str) -> bool {
     let (name, version) = sdist_name_version(sdist);
+    wheel_of(wheel, &name, &version)
+}
+
+/// Whether the wheel file `wheel` is of release `version` of `name`.
+fn wheel_of(wheel: &str, name: &str, version: &str) -> bool {
+    let Ok(want) = version.parse::<pep440_rs::Version>() else {
+        return false;
+    };
     let mut parts = wheel.split('-');
-    parts.next().map(normalize_name).as_deref() == Some(name.as_str())
-        && match (
-            parts.next().map(str::parse::<pep440_rs::Version>),
-            version.parse::<pep440_rs::Version>(),
-        ) {
-            (Some(Ok(w)), Ok(v)) => w == v,
-            _ => false,
-        }
+    parts.next().map(normalize_name) == Some(normalize_name(name))
+        && parts
+            .next()
+            .and_then(|v| v.parse::<pep440_rs::Version>().ok())
+            .is_some_and(|v| v == want)
 }
 
 /// The wheel built in the last round from `sdist`, and its metadata.
 fn built_from(built: &BuildState, sdist: &Planned) -> Option<(String, String)> {
-    let want: pep440_rs::Version = sdist.version.parse().ok()?;
-    let wheel = built.round.iter().find(|w| {
-        let mut parts = w.split('-');
-        parts.next().map(normalize_name).as_deref() == Some(normalize_name(&sdist.name).as_str())
-            && parts
-                .next()
-                .and_then(|v| v.parse::<pep440_rs::Version>().ok())
-                .is_some_and(|v| v == want)
-    })?;
+    let wheel = built
+        .round
+        .iter()
+        .find(|w| wheel_of(w, &sdist.name, &sdist.version))?;
     let metadata = top_level_text(wheel, built.wheels.get(wheel)?, ".dist-info/METADATA")?;
     Some((wheel.clone(), metadata))
 }
