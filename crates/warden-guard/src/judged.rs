@@ -4,7 +4,9 @@
 //!
 //! A version's own facts do not change once published, with two
 //! exceptions a document shows and a kept judgement cannot: a deprecation
-//! added later, and earlier versions unpublished. So a judgement is kept
+//! added later, and a version (this one or an earlier one) unpublished.
+//! Malware taken down comes with an advisory, and the advisory query is
+//! made every run. So a judgement is kept
 //! for a bounded time (`[settings] history-max-age`), and only when it is
 //! complete:
 //! - every check finished (an unknown is asked again next run);

@@ -1238,11 +1238,14 @@ impl Round<'_> {
             targets.push(item.target);
             checked.push(item.checked);
         }
-        // Built by this pip from the same checked bytes before: nothing is
-        // built again, and nothing of the build requirements runs.
+        // Index sdists built by this pip from the same checked bytes before:
+        // nothing is built again, and nothing of the build requirements
+        // runs. Sources (the user's projects, checkouts, sdists by path) are
+        // built every time: what a build of them makes can depend on more
+        // than the bytes warden read (a git tag, the files around them).
         let sdists: Vec<Option<Vec<u8>>> = targets
             .iter()
-            .map(|t| std::fs::read(t).ok().filter(|_| t.is_file()))
+            .map(|t| std::fs::read(t).ok().filter(|_| !one_by_one && t.is_file()))
             .collect();
         let kept_wheels: Option<Vec<Vec<crate::plan_cache::BuiltWheel>>> = match self.kept {
             Some(kept) if !self.settings.dry_run => sdists

@@ -22,9 +22,9 @@
 //! metadata, and part of the key by their listing); plans that name other
 //! local files are not kept.
 //!
-//! Wheels built from checked sdists are kept too, as pip keeps them in its
-//! own wheel cache: under the pip that built them (the digest above) and
-//! the sdist's SHA-256, so a warm run builds nothing again.
+//! Wheels built from checked index sdists are kept too, as pip keeps them
+//! in its own wheel cache: under the pip that built them (the digest above)
+//! and the sdist's SHA-256, so a warm run builds nothing again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
