@@ -832,24 +832,20 @@ async fn check_one(
     let judged_inputs: Option<Vec<&[u8]>> = judged_key
         .as_ref()
         .map(|parts| parts.iter().map(Vec::as_slice).collect());
-    if let Some(inputs) = &judged_inputs {
-        let locked = planned
-            .integrity
-            .as_deref()
-            .map(|i| Expected::Sri(i.to_owned()));
-        let verdict = locked
-            .as_ref()
-            .and_then(|e| verdict_path(cache_dir.as_deref(), e))
-            .as_deref()
-            .and_then(read_verdict);
-        if let Some(verdict) = verdict {
-            if let Some(kept) =
-                warden_guard::judged::recall(cache_dir.as_deref(), inputs, history_max_age)
-            {
-                verdict.apply(&mut c, Origin::Registry);
-                kept.apply(&mut c);
-                return c;
-            }
+    // The archive's verdict, kept by the lockfile's sha512 (which a kept
+    // judgement needs): read once, and used below when there is no
+    // judgement to go with it.
+    let mut kept_verdict = judged_inputs.as_ref().and_then(|_| {
+        let locked = Expected::Sri(planned.integrity.clone()?);
+        read_verdict(&verdict_path(cache_dir.as_deref(), &locked)?)
+    });
+    if let (Some(inputs), Some(verdict)) = (&judged_inputs, &kept_verdict) {
+        if let Some(kept) =
+            warden_guard::judged::recall(cache_dir.as_deref(), inputs, history_max_age)
+        {
+            verdict.apply(&mut c, Origin::Registry);
+            kept.apply(&mut c);
+            return c;
         }
     }
     let doc = match client.packument(&name).await {
@@ -884,11 +880,13 @@ async fn check_one(
     // The archive's verdict: from the cache by integrity when this exact
     // artifact was read before (with the same rules), else downloaded,
     // verified and read.
-    let cached = expected
-        .as_ref()
-        .and_then(|e| verdict_path(cache_dir.as_deref(), e))
-        .as_deref()
-        .and_then(read_verdict);
+    let cached = kept_verdict.take().or_else(|| {
+        expected
+            .as_ref()
+            .and_then(|e| verdict_path(cache_dir.as_deref(), e))
+            .as_deref()
+            .and_then(read_verdict)
+    });
     // The digest of the bytes checked, to pin a lockfile entry that has
     // none: a cached verdict is kept only under a sha512 SRI.
     let mut checked_sri = match &expected {

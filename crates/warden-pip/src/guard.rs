@@ -1243,17 +1243,21 @@ impl Round<'_> {
         // runs. Sources (the user's projects, checkouts, sdists by path) are
         // built every time: what a build of them makes can depend on more
         // than the bytes warden read (a git tag, the files around them).
+        let keeps = self.kept.filter(|_| !one_by_one && !self.settings.dry_run);
         let sdists: Vec<Option<Vec<u8>>> = targets
             .iter()
-            .map(|t| std::fs::read(t).ok().filter(|_| !one_by_one && t.is_file()))
+            .map(|t| {
+                keeps
+                    .filter(|_| t.is_file())
+                    .and_then(|_| std::fs::read(t).ok())
+            })
             .collect();
-        let kept_wheels: Option<Vec<Vec<crate::plan_cache::BuiltWheel>>> = match self.kept {
-            Some(kept) if !self.settings.dry_run => sdists
+        let kept_wheels: Option<Vec<Vec<crate::plan_cache::BuiltWheel>>> = keeps.and_then(|kept| {
+            sdists
                 .iter()
                 .map(|b| b.as_deref().and_then(|b| kept.built(b)))
-                .collect(),
-            _ => None,
-        };
+                .collect()
+        });
         if let Some(kept_wheels) = kept_wheels {
             if let Some(stop) = gate_build(gate, built, known, &checked) {
                 return Ok(Some(stop));
@@ -1397,7 +1401,7 @@ impl Round<'_> {
                     group.len() == 1
                         || built_for(&wheel, &t.file_name().unwrap_or_default().to_string_lossy())
                 });
-                if let (Some(kept), Some((_, Some(sdist)))) = (self.kept, from) {
+                if let (Some(kept), Some((_, Some(sdist)))) = (keeps, from) {
                     kept.keep_built(sdist, &wheel, &bytes);
                 }
                 built.wheels.insert(wheel.clone(), bytes);

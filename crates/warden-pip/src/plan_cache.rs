@@ -40,7 +40,8 @@ use crate::Planned;
 /// shares (the pip, its environment and configuration).
 #[derive(Debug, Clone)]
 pub struct PlanCache {
-    dir: PathBuf,
+    /// warden's cache directory.
+    root: PathBuf,
     base: [u8; 32],
 }
 
@@ -63,7 +64,7 @@ impl PlanCache {
         vars: &BTreeMap<String, String>,
         config_files: &[PathBuf],
     ) -> Option<Self> {
-        let dir = cache_dir?.join("pip-plans-v1");
+        let root = cache_dir?.to_path_buf();
         let program = locate(pip.first()?, vars.get("PATH").map(String::as_str))?;
         let mut h = Sha256::new();
         h.update(b"warden pip plan v1\0");
@@ -85,7 +86,7 @@ impl PlanCache {
             field(&mut h, &std::fs::read(file).unwrap_or_default());
         }
         Some(Self {
-            dir,
+            root,
             base: h.finalize().into(),
         })
     }
@@ -108,7 +109,7 @@ impl PlanCache {
     /// its placeholders found in `placeholders`, this run's folder of them.
     pub fn load(&self, key: &str, placeholders: Option<&Path>) -> Option<Kept> {
         let mut kept: Kept =
-            serde_json::from_slice(&std::fs::read(self.dir.join(key)).ok()?).ok()?;
+            serde_json::from_slice(&std::fs::read(self.plan_path(key)).ok()?).ok()?;
         for p in &mut kept.plan {
             if let Some(name) = p.url.strip_prefix(PLACEHOLDER) {
                 let file = placeholders?.join(name);
@@ -149,16 +150,15 @@ impl PlanCache {
         }
         let kept = Kept { plan, pages };
         if let Ok(json) = serde_json::to_vec(&kept) {
-            warden_guard::cache::keep(&self.dir.join(key), &json);
+            warden_guard::cache::keep(&self.plan_path(key), &json);
         }
     }
 
     /// The wheels kept as built by this pip from the sdist with these
     /// bytes, or `None` when none are.
     pub fn built(&self, sdist: &[u8]) -> Option<Vec<BuiltWheel>> {
-        let dir = self.built_dir(sdist)?;
         let mut wheels = Vec::new();
-        for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        for entry in std::fs::read_dir(self.built_dir(sdist)).ok()?.flatten() {
             let name = entry.file_name().into_string().ok()?;
             if name.ends_with(".whl") && !name.starts_with('.') {
                 wheels.push((name, std::fs::read(entry.path()).ok()?));
@@ -169,20 +169,20 @@ impl PlanCache {
 
     /// Keeps the wheel this pip built from the sdist with these bytes.
     pub fn keep_built(&self, sdist: &[u8], wheel: &str, bytes: &[u8]) {
-        if let Some(dir) = self.built_dir(sdist) {
-            warden_guard::cache::keep(&dir.join(wheel), bytes);
-        }
+        warden_guard::cache::keep(&self.built_dir(sdist).join(wheel), bytes);
     }
 
-    fn built_dir(&self, sdist: &[u8]) -> Option<PathBuf> {
-        let mut h = Sha256::new();
-        h.update(self.base);
-        field(&mut h, &Sha256::digest(sdist));
-        Some(
-            self.dir
-                .parent()?
-                .join("built-wheels-v1")
-                .join(hex(&h.finalize())),
+    fn plan_path(&self, key: &str) -> PathBuf {
+        self.root.join("pip-plans-v1").join(key)
+    }
+
+    /// The folder of wheels built by this pip from the sdist with these
+    /// bytes.
+    fn built_dir(&self, sdist: &[u8]) -> PathBuf {
+        warden_guard::cache::kept_path(
+            &self.root,
+            "built-wheels-v1",
+            &[&self.base, &Sha256::digest(sdist)],
         )
     }
 }
@@ -433,14 +433,18 @@ mod tests {
         assert_ne!(first, make("24.0", "venv"), "another pip");
     }
 
-    #[test]
-    fn only_plans_from_an_index_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("bin");
+    fn cache_in(dir: &Path) -> PlanCache {
+        let bin = dir.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::write(bin.join("pip"), "").unwrap();
         let vars = BTreeMap::from([("PATH".to_owned(), bin.display().to_string())]);
-        let cache = PlanCache::new(Some(dir.path()), &["pip".into()], &vars, &[]).unwrap();
+        PlanCache::new(Some(dir), &["pip".into()], &vars, &[]).unwrap()
+    }
+
+    #[test]
+    fn only_plans_from_an_index_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache_in(dir.path());
         let pages = BTreeMap::from([("demo".to_owned(), "d".to_owned())]);
         cache.store(
             "a",
@@ -483,11 +487,8 @@ mod tests {
     #[test]
     fn a_built_wheel_is_kept_by_the_sdists_bytes() {
         let dir = tempfile::tempdir().unwrap();
+        let cache = cache_in(dir.path());
         let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::fs::write(bin.join("pip"), "").unwrap();
-        let vars = BTreeMap::from([("PATH".to_owned(), bin.display().to_string())]);
-        let cache = PlanCache::new(Some(dir.path()), &["pip".into()], &vars, &[]).unwrap();
         assert!(cache.built(b"sdist").is_none());
         cache.keep_built(b"sdist", "demo-1.0-py3-none-any.whl", b"wheel");
         assert_eq!(
